@@ -1,0 +1,1 @@
+"""autodiff: a scalar reverse-mode automatic differentiation engine."""

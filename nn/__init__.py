@@ -1,0 +1,1 @@
+"""nn: a small neural-network library built on autodiff.Value."""
