@@ -1,1 +1,29 @@
 """autodiff: a scalar reverse-mode automatic differentiation engine."""
+
+from autodiff.checks import GradcheckError, gradcheck
+from autodiff.engine import (
+    Value,
+    dot,
+    log_softmax,
+    logsumexp,
+    no_grad,
+    softmax,
+    sum_values,
+)
+from autodiff.gradients import grad
+from autodiff.graph import GraphCycleError, topological_order
+
+__all__ = [
+    "GradcheckError",
+    "GraphCycleError",
+    "Value",
+    "dot",
+    "grad",
+    "gradcheck",
+    "log_softmax",
+    "logsumexp",
+    "no_grad",
+    "softmax",
+    "sum_values",
+    "topological_order",
+]

@@ -1,0 +1,84 @@
+"""Functional gradients: `grad(output, inputs, create_graph=False)`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autodiff import graph
+from autodiff.engine import DERIVATIVES, Value, _enable_grad
+
+
+def _as_inputs(inputs: Value | Sequence[Value]) -> tuple[list[Value], bool]:
+    single = isinstance(inputs, Value)
+    values = [inputs] if single else list(inputs)
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(
+                f"grad inputs must be Values, got {v!r} ({type(v).__name__}) at position {i}"
+            )
+    return values, single
+
+
+def grad(
+    output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
+) -> float | Value | list:
+    """d(output)/d(input) for each input, leaving every `.grad` as it was.
+
+    Returns floats, or with `create_graph=True` Values whose own graphs lead
+    back to the inputs, so they can be differentiated again (second
+    derivatives, Hessian-vector products). A single Value as `inputs` gives a
+    single result; a sequence gives a list. Inputs that `output` does not
+    depend on get 0.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(
+            f"grad needs a Value output, got {output!r} ({type(output).__name__})"
+        )
+    values, single = _as_inputs(inputs)
+    if create_graph:
+        found = _symbolic(output)
+        results = [found.get(v) or Value(0.0) for v in values]
+    else:
+        results = _numeric(output, values)
+    return results[0] if single else results
+
+
+def _numeric(output: Value, inputs: list[Value]) -> list[float]:
+    """Run the fast backward, then put every node's `.grad` back."""
+    nodes = graph.reverse_topological_order(output)
+    saved = [node.grad for node in nodes]
+    try:
+        for node in nodes:
+            node.grad = 0.0
+        graph.backward(output)
+        on_graph = set(nodes)
+        return [v.grad if v in on_graph else 0.0 for v in inputs]
+    finally:
+        for node, g in zip(nodes, saved):
+            node.grad = g
+
+
+def _symbolic(output: Value) -> dict[Value, Value]:
+    """Reverse accumulation with Values instead of floats: every step is recorded."""
+    grads: dict[Value, Value] = {output: Value(1.0)}
+    with _enable_grad():
+        for node in graph.reverse_topological_order(output):
+            g = grads.get(node)
+            if g is None or not node.parents:
+                continue
+            rule = DERIVATIVES.get(node.op)
+            if rule is None:
+                raise ValueError(
+                    f"create_graph=True cannot differentiate through op {node.op!r} of "
+                    f"{node!r}: it has no entry in autodiff.engine.DERIVATIVES"
+                )
+            for parent, local in zip(node.parents, rule(node)):
+                if isinstance(local, float):
+                    if local == 0.0:
+                        continue
+                    contribution = g if local == 1.0 else g * local
+                else:
+                    contribution = g * local
+                before = grads.get(parent)
+                grads[parent] = contribution if before is None else before + contribution
+    return grads
