@@ -19,6 +19,9 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import repeat
+from operator import attrgetter
+from operator import mul as mul_
 
 from autodiff import graph
 
@@ -83,6 +86,9 @@ class Value:
 
 _grad_enabled = True
 _new = object.__new__
+_VALUE = repeat(Value)  # for all(map(isinstance, xs, _VALUE)): a type check at C speed
+_DATA = attrgetter("data")
+_FLOAT = {float}
 
 
 def _node(data: float, parents: tuple, op: str, backward: Callable, ctx=None) -> Value:
@@ -121,7 +127,10 @@ def _real(x: object, where: str) -> float:
         hint = "use the Value itself" if isinstance(x, Value) else "pass an int or a float"
         raise TypeError(f"{where} needs a real number, got {x!r} ({kind.__name__}); {hint}")
     else:  # other real numbers, e.g. numpy scalars or Fractions
-        x = float(x)
+        try:
+            x = float(x)
+        except OverflowError:
+            raise ValueError(f"{where}: {x!r} is too large for a float; scale it down") from None
     if math.isfinite(x):
         return x
     raise ValueError(f"{where} needs a finite number, got {x!r}; NaN and infinity are refused")
@@ -329,6 +338,8 @@ def power(self: Value, other: Value | Number) -> Value:
 def _pow_derivative(node: Value) -> tuple:
     if len(node.parents) == 1:
         n = node._ctx
+        if n == 0.0:  # x ** 0 is constant; x ** -1 would fail at x = 0
+            return (0.0,)
         return (n * node.parents[0] ** (n - 1.0) if n != 1.0 else 1.0,)
     base, exponent = node.parents
     by_exponent = node * base.log() if base.data > 0.0 else 0.0
@@ -527,32 +538,41 @@ def _dot_const_backward(node: Value) -> None:
         parents[-1].grad += g
 
 
-def dot(xs: list, ys: list, bias: Value | Number = 0.0) -> Value:
+def _floats(values: list, where: str) -> tuple[float, ...]:
+    """`values` as a tuple of finite floats; quick when they already are."""
+    if set(map(type, values)) <= _FLOAT:
+        total = sum(values)
+        if total - total == 0.0:  # no NaN or inf among them
+            return tuple(values)
+    return tuple([_real(v, where) for v in values])
+
+
+def dot(
+    xs: Iterable[Value | Number], ys: Iterable[Value | Number], bias: Value | Number = 0.0
+) -> Value:
     """bias + sum(x * y for x, y in zip(xs, ys)) as one node."""
-    xs = list(xs)
-    ys = list(ys)
+    xs = xs if type(xs) is list else list(xs)
+    ys = ys if type(ys) is list else list(ys)
     if len(xs) != len(ys):
         raise ValueError(
             f"dot needs two sequences of the same length, got {len(xs)} and {len(ys)} items"
         )
     b = bias if isinstance(bias, Value) else None
-    start = 0.0 if b is not None else _real(bias, "dot bias")
+    start = b.data if b is not None else _real(bias, "dot bias")
     tail = (b,) if b is not None else ()
-    if all(isinstance(y, Value) for y in ys) and not any(isinstance(x, Value) for x in xs):
-        xs, ys = ys, xs  # put the Values first
-    if all(isinstance(x, Value) for x in xs) and not any(isinstance(y, Value) for y in ys):
-        # Values times numbers: only the Values are parents
-        coefficients = tuple([_real(y, "dot item") for y in ys])
-        total = sum([x.data * c for x, c in zip(xs, coefficients)], start)
-        if b is not None:
-            total += b.data
+    xs_values = all(map(isinstance, xs, _VALUE))
+    ys_values = all(map(isinstance, ys, _VALUE))
+    if xs_values != ys_values and not any(map(isinstance, ys if xs_values else xs, _VALUE)):
+        # Values times numbers: only the Values are parents, the numbers go in _ctx
+        if ys_values:
+            xs, ys = ys, xs
+        coefficients = _floats(ys, "dot item")
+        total = sum(map(mul_, map(_DATA, xs), coefficients), start)
         return _node(total, (*xs, *tail), "dot", _dot_const_backward, coefficients)
-    # Values times Values (a stray number becomes a leaf)
-    xs = [x if isinstance(x, Value) else Value(x) for x in xs]
-    ys = [y if isinstance(y, Value) else Value(y) for y in ys]
-    total = sum([x.data * y.data for x, y in zip(xs, ys)], start)
-    if b is not None:
-        total += b.data
+    if not (xs_values and ys_values):  # a stray number among Values becomes a leaf
+        xs = [x if isinstance(x, Value) else Value(x) for x in xs]
+        ys = [y if isinstance(y, Value) else Value(y) for y in ys]
+    total = sum(map(mul_, map(_DATA, xs), map(_DATA, ys)), start)
     return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))
 
 
