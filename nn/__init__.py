@@ -1,1 +1,19 @@
 """nn: a small neural-network library built on autodiff.Value."""
+
+from . import datasets, losses
+from .module import MLP, Layer, Module, Neuron
+from .optim import SGD, Adam
+from .serialize import load, save
+
+__all__ = [
+    "Module",
+    "Neuron",
+    "Layer",
+    "MLP",
+    "SGD",
+    "Adam",
+    "save",
+    "load",
+    "losses",
+    "datasets",
+]

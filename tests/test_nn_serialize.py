@@ -1,0 +1,249 @@
+"""Tests for nn.save / nn.load: JSON format, bit-exact round trip, atomic writes, validation."""
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nn
+from nn import MLP, Layer, load, save
+
+
+def trained_like(sizes=(3, 2), activation="tanh", seed=0):
+    """A model whose weights are not the initial ones (awkward floats included)."""
+    model = MLP(2, list(sizes), activation=activation, seed=seed)
+    for i, p in enumerate(model.parameters()):
+        p.data = p.data * 1.1 + i / 3.0 + 1e-17 * i
+    return model
+
+
+def snapshot(model):
+    return [p.data for p in model.parameters()]
+
+
+def test_round_trip_is_bit_exact_and_predictions_equal(tmp_path):
+    model = trained_like()
+    path = tmp_path / "model.json"
+    save(model, path)
+    other = MLP(2, [3, 2], activation="tanh", seed=99)
+    assert load(other, path) is other
+    assert snapshot(other) == snapshot(model)  # exact float equality on purpose
+    x = [0.25, -1.75]
+    assert [v.data for v in other(x)] == [v.data for v in model(x)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=9, max_size=9))
+def test_round_trip_is_bit_exact_for_any_finite_floats(weights):
+    model = MLP(2, [2, 1])
+    for p, w in zip(model.parameters(), weights):
+        p.data = w
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.json"
+        save(model, path)
+        other = load(MLP(2, [2, 1], seed=1), path)
+    # float.hex tells -0.0 from 0.0 and shows every bit
+    assert [p.data.hex() for p in other.parameters()] == [w.hex() for w in weights]
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    reference = tmp_path / "reference.txt"
+    reference.write_text("x")
+    save(MLP(2, [1]), tmp_path / "m.json")
+    assert os.stat(tmp_path / "m.json").st_mode == os.stat(reference).st_mode
+
+
+def test_file_is_json_with_format_version_architecture(tmp_path):
+    path = tmp_path / "model.json"
+    save(MLP(2, [3, 1], seed=1), str(path))  # str paths work too
+    document = json.loads(path.read_text())
+    assert document["format"] == "autodiff.nn"
+    assert document["version"] == 1
+    assert document["architecture"] == {
+        "type": "MLP",
+        "nin": 2,
+        "sizes": [3, 1],
+        "activation": "relu",
+        "output_activation": "linear",
+    }
+    assert len(document["parameters"]) == 13
+    assert os.listdir(tmp_path) == ["model.json"]  # no temporary file left behind
+
+
+def test_save_overwrites_and_works_for_any_module(tmp_path):
+    path = tmp_path / "layer.json"
+    layer = Layer(2, 2, seed=1)
+    save(layer, path)
+    layer.neurons[0].b.data = 4.5
+    save(layer, path)
+    fresh = Layer(2, 2, seed=2)
+    load(fresh, path)
+    assert fresh.neurons[0].b.data == 4.5
+
+
+def test_save_refuses_non_finite_weights(tmp_path):
+    model = MLP(2, [1])
+    model.layers[0].neurons[0].w[1].data = float("nan")
+    with pytest.raises(ValueError, match=r"parameter 'layers.0.neurons.0.w.1' is nan"):
+        save(model, tmp_path / "m.json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_rename_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    save(MLP(2, [3, 1], seed=1), path)
+    before = path.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        save(MLP(2, [3, 1], seed=2), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.json"]  # the temporary file was removed
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    save(MLP(2, [3, 1], seed=1), path)
+    before = path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError("no space left")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="no space left"):
+        save(MLP(2, [3, 1], seed=2), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.json"]
+
+
+def test_save_and_load_need_a_module(tmp_path):
+    with pytest.raises(TypeError, match="save expects an nn.Module"):
+        save([1.0], tmp_path / "m.json")
+    with pytest.raises(TypeError, match="load expects an nn.Module"):
+        load("model", tmp_path / "m.json")
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(MLP(2, [1]), tmp_path / "absent.json")
+
+
+# --- bad files: a clear ValueError, and the model exactly as it was -----------
+
+
+def good_document():
+    model = MLP(2, [3, 1], seed=5)
+    return {
+        "format": "autodiff.nn",
+        "version": 1,
+        "architecture": model.architecture(),
+        "parameters": model.state_dict(),
+    }
+
+
+def with_parameter(text):
+    """A valid file whose first parameter value is replaced by the raw JSON text."""
+    document = good_document()
+    document["parameters"]["layers.0.neurons.0.w.0"] = "@@"
+    return json.dumps(document).replace('"@@"', text).encode()
+
+
+def changed(**fields):
+    document = good_document()
+    document.update(fields)
+    return json.dumps(document).encode()
+
+
+def without_parameter():
+    document = good_document()
+    del document["parameters"]["layers.1.neurons.0.b"]
+    return json.dumps(document).encode()
+
+
+def with_extra_parameter():
+    document = good_document()
+    document["parameters"]["layers.2.neurons.0.b"] = 0.0
+    return json.dumps(document).encode()
+
+
+def with_duplicate_key():
+    text = json.dumps(good_document())
+    return text.replace(
+        '"layers.0.neurons.0.b": ', '"layers.0.neurons.0.b": 1.0, "layers.0.neurons.0.b": '
+    ).encode()
+
+
+BAD_FILES = {
+    "empty": (b"", "is empty"),
+    "blank": (b"  \n", "is empty"),
+    "truncated": (json.dumps(good_document()).encode()[:-40], "is not valid JSON"),
+    "not json": (b"hello world", "is not valid JSON"),
+    "not utf-8": (b"\xff\xfe\x00garbage", "is not UTF-8"),
+    "pickle": (pickle.dumps(good_document()), "looks like a pickle file"),
+    "json list": (b"[1, 2, 3]", "holds a JSON list"),
+    "wrong format": (changed(format="keras"), "has format 'keras'"),
+    "no format": (b'{"version": 1}', "has format None"),
+    "newer version": (changed(version=2), "format version 2"),
+    "bool version": (changed(version=True), "format version True"),
+    "wrong architecture": (
+        changed(architecture={**good_document()["architecture"], "sizes": [4, 1]}),
+        r"architecture .*'sizes': \[4, 1\]",
+    ),
+    "other activation": (
+        changed(architecture={**good_document()["architecture"], "activation": "tanh"}),
+        "'activation': 'tanh'",
+    ),
+    "no parameters": (changed(parameters=None), "parameters must be a dict"),
+    "missing parameter": (without_parameter(), "missing 1 parameter.*'layers.1.neurons.0.b'"),
+    "extra parameter": (with_extra_parameter(), "unexpected parameter.*'layers.2.neurons.0.b'"),
+    "duplicate key": (with_duplicate_key(), "'layers.0.neurons.0.b' appears twice"),
+    "NaN": (with_parameter("NaN"), "contains NaN"),
+    "Infinity": (with_parameter("Infinity"), "contains Infinity"),
+    "-Infinity": (with_parameter("-Infinity"), "contains -Infinity"),
+    "1e400": (with_parameter("1e400"), "'layers.0.neurons.0.w.0' is inf"),
+    "-1e400": (with_parameter("-1e400"), "'layers.0.neurons.0.w.0' is -inf"),
+    "string value": (
+        with_parameter('"0.5"'),
+        "'layers.0.neurons.0.w.0' must be a number, got '0.5'",
+    ),
+    "bool value": (with_parameter("true"), "'layers.0.neurons.0.w.0' must be a number, got True"),
+    "null value": (with_parameter("null"), "'layers.0.neurons.0.w.0' must be a number, got None"),
+    "list value": (with_parameter("[0.5]"), r"must be a number, got \[0.5\]"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_file_is_rejected_and_model_untouched(tmp_path, name):
+    content, message = BAD_FILES[name]
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    model = trained_like(sizes=(3, 1), activation="relu", seed=1)  # as good_document()
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=message):
+        load(model, path)
+    after = snapshot(model)
+    assert len(after) == len(before)
+    for old, new in zip(before, after):
+        assert new == old  # value by value, exactly
+
+
+def test_good_document_helper_really_loads(tmp_path):
+    # guards the table above: without its one defect, each bad file would load
+    path = tmp_path / "good.json"
+    path.write_bytes(json.dumps(good_document()).encode())
+    model = MLP(2, [3, 1], seed=0)
+    load(model, path)
+    assert snapshot(model) == snapshot(MLP(2, [3, 1], seed=5))
+
+
+def test_exported_names():
+    assert {"Module", "Neuron", "Layer", "MLP", "SGD", "Adam", "save", "load"} <= set(dir(nn))
+    assert nn.losses.mse and nn.datasets.make_moons
