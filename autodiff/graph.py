@@ -41,7 +41,9 @@ def reverse_topological_order(root: Value) -> list[Value]:
             consumers[parent] = left
             if not left:
                 ready.append(parent)
-    if len(order) != len(consumers) + (root not in consumers):
+    # root among its own ancestors is a cycle even when the count below balances
+    # (a node whose only parent is itself)
+    if root in consumers or len(order) != len(consumers) + 1:
         stuck = [node for node, left in consumers.items() if left != 0] or [root]
         raise GraphCycleError(
             f"the graph of {root!r} has a cycle (it runs through {stuck[0]!r}); "
