@@ -1,6 +1,7 @@
 """autodiff: a scalar reverse-mode automatic differentiation engine."""
 
 from autodiff.checks import GradcheckError, gradcheck
+from autodiff.draw import draw, render, to_dot
 from autodiff.engine import (
     Value,
     dot,
@@ -18,12 +19,15 @@ __all__ = [
     "GraphCycleError",
     "Value",
     "dot",
+    "draw",
     "grad",
     "gradcheck",
     "log_softmax",
     "logsumexp",
     "no_grad",
+    "render",
     "softmax",
     "sum_values",
+    "to_dot",
     "topological_order",
 ]

@@ -1,0 +1,506 @@
+"""Tests for autodiff.draw: DOT structure, determinism, roles, escaping, rendering, the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import graphviz
+import pytest
+
+from autodiff.draw import DEFAULT_MAX_NODES, GraphvizNotFound, draw, main, render, to_dot
+from autodiff.engine import Value, dot, sum_values
+from autodiff.graph import topological_order
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_LINE = re.compile(r"^\t(n\d+(?:_op)?) \[(.*)\]$", re.M)
+EDGE_LINE = re.compile(r"^\t(n\d+(?:_op)?) -> (n\d+(?:_op)?)(?: \[label=<(.*)>\])?$", re.M)
+SVG = "{http://www.w3.org/2000/svg}"
+INSTALL_COMMANDS = (
+    "sudo apt-get install graphviz",
+    "brew install graphviz",
+    "conda install -c conda-forge graphviz",
+)
+
+
+@pytest.fixture
+def dot_program() -> str:
+    """Path of Graphviz's dot; skips without it locally, fails without it in CI."""
+    found = shutil.which("dot")
+    if found is None:
+        message = "Graphviz's dot is not installed (sudo apt-get install graphviz)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI is set but {message}; rendering tests must run in CI")
+        pytest.skip(message)
+    return found
+
+
+def neuron() -> tuple[Value, list[Value]]:
+    """The micrograd neuron o = tanh(x1*w1 + x2*w2 + b), after backward."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.label = "o"
+    o.backward()
+    return o, [w1, w2, b]
+
+
+def nodes(text: str) -> dict[str, str]:
+    """Graph node name -> its attribute text (legend nodes excluded)."""
+    return dict(NODE_LINE.findall(text))
+
+
+def edges(text: str) -> list[tuple[str, str, str]]:
+    return EDGE_LINE.findall(text)
+
+
+def op_label(text: str, op_node: str) -> str:
+    return re.search(rf"^\t{op_node} \[label=<(.*?)> ", text, re.M).group(1)
+
+
+def parse_svg(path: str | Path) -> ET.Element:
+    return ET.parse(path).getroot()
+
+
+def svg_groups(root: ET.Element, kind: str) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if g.get("class", "").split()[:1] == [kind]]
+
+
+def svg_title(group: ET.Element) -> str:
+    return group.find(f"{SVG}title").text
+
+
+def svg_texts(root: ET.Element) -> list[str]:
+    """Visible text of the SVG, whitespace (including no-break spaces) collapsed."""
+    return [" ".join((t.text or "").split()) for t in root.iter(f"{SVG}text")]
+
+
+# --- DOT text --------------------------------------------------------------------------
+
+
+def test_neuron_dot_has_one_box_per_value_and_one_node_per_op():
+    o, params = neuron()
+    text = to_dot(o, params=params)
+    names = nodes(text)
+    values = [n for n in names if not n.endswith("_op")]
+    ops = [n for n in names if n.endswith("_op")]
+    assert len(values) == 10  # x1 w1 x1*w1 x2 w2 x2*w2 + b + tanh
+    assert len(ops) == 5  # * * + + tanh
+    assert len(edges(text)) == 14  # 9 operand edges + 5 op -> result edges
+    assert text.startswith("digraph autodiff {\n") and text.endswith("}\n")
+
+
+def test_node_names_follow_topological_order_and_edges_match_parents():
+    o, params = neuron()
+    text = to_dot(o, params=params)
+    order = topological_order(o)
+    names = nodes(text)
+    expected_edges = set()
+    for i, node in enumerate(order):
+        assert f"<B>{node.label}</B>" in names[f"n{i}"] or not node.label
+        if node.parents:
+            expected_edges.add((f"n{i}_op", f"n{i}"))
+            for parent in node.parents:
+                expected_edges.add((f"n{order.index(parent)}", f"n{i}_op"))
+    assert {(tail, head) for tail, head, _ in edges(text)} == expected_edges
+
+
+def test_value_boxes_show_label_data_and_grad():
+    o, params = neuron()
+    order = topological_order(o)
+    names = nodes(to_dot(o, params=params))
+    x1 = names[f"n{order.index(next(v for v in order if v.label == 'x1'))}"]
+    assert "<B>x1</B>" in x1 and "data 2.0000" in x1 and "grad -1.5000" in x1
+    out = names[f"n{len(order) - 1}"]
+    assert "<B>o</B>" in out and "data 0.7071" in out and "grad 1.0000" in out
+
+
+def test_roles_are_told_apart_and_the_legend_lists_those_present():
+    o, params = neuron()
+    text = to_dot(o, params=params)
+    order = topological_order(o)
+    names = nodes(text)
+    role = {v.label or f"#{i}": re.search(r'class="(\w+)"', names[f"n{i}"]).group(1)
+            for i, v in enumerate(order)}
+    assert role["o"] == "output"
+    assert role["w1"] == role["w2"] == role["b"] == "parameter"
+    assert role["x1"] == role["x2"] == "input"
+    assert sorted(r for k, r in role.items() if k.startswith("#")) == ["intermediate"] * 4
+    styles = {r: re.search(r'class="\w+" (.*)', names[f"n{i}"]).group(1)
+              for i, r in enumerate(role.values())}
+    assert len(set(styles.values())) == 4  # each role its own colour and shape
+    legend = re.findall(r"^\t\tlegend_(\w+) ", text, re.M)
+    assert legend == ["input", "parameter", "intermediate", "output", "op"]
+
+    plain = to_dot(o)  # no params given: the weights are plain inputs
+    assert 'class="parameter"' not in plain and "legend_parameter" not in plain
+    assert "cluster_legend" not in to_dot(o, legend=False)
+
+
+def test_params_accepts_any_iterable_and_ignores_values_outside_the_graph():
+    o, params = neuron()
+    stranger = Value(1.0, label="elsewhere")
+    text = to_dot(o, params=(p for p in [*params, stranger]))
+    assert text == to_dot(o, params=params)
+    assert "elsewhere" not in text
+
+
+def test_dot_text_is_deterministic_and_draw_wraps_the_same_text():
+    o, params = neuron()
+    again, again_params = neuron()
+    text = to_dot(o, params=params)
+    assert text == to_dot(o, params=params)
+    assert text == to_dot(again, params=again_params)  # same graph built twice
+    graph = draw(o, params=params)
+    assert isinstance(graph, graphviz.Digraph)
+    assert graph.source == text
+    odd = Value(1.0, label="line\u2028separator\u2029paragraph\x0bvertical tab")
+    assert draw(odd * 2).source == to_dot(odd * 2)
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda x, y: x * 1.0001, "* 1.0001"),
+        (lambda x, y: x + 0.5, "+ 0.5"),
+        (lambda x, y: x**2, "** 2"),
+        (lambda x, y: x - 3, "- 3"),
+        (lambda x, y: x / 4, "/ 4"),
+        (lambda x, y: x - y, "a - b"),
+        (lambda x, y: x / y, "a / b"),
+        (lambda x, y: x**y, "a ** b"),
+        (lambda x, y: x * y, "*"),
+        (lambda x, y: x.leaky_relu(0.2), "leaky_relu"),  # its slope stays hidden
+        (lambda x, y: (-x).leaky_relu(0.2), "leaky_relu"),
+        (lambda x, y: -x, "neg"),
+        (lambda x, y: x.tanh(), "tanh"),
+        (lambda x, y: sum_values([x, y, 1.5]), "sum + 1.5"),
+        (lambda x, y: sum_values([x, y]), "sum"),
+    ],
+)
+def test_op_nodes_show_the_op_and_a_plain_number_operand(build, expected):
+    root = build(Value(2.0, label="x"), Value(3.0, label="y"))
+    text = to_dot(root)
+    last = len(topological_order(root)) - 1
+    assert op_label(text, f"n{last}_op") == expected
+
+
+def test_operand_order_is_labelled_for_non_commutative_ops():
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    text = to_dot(x - y)
+    order = topological_order(x - y)
+    assert [v.label for v in order[:2]] == ["x", "y"]
+    assert ("n0", "n2_op", "a") in edges(text) and ("n1", "n2_op", "b") in edges(text)
+
+
+def test_dot_edges_show_number_coefficients_and_the_bias():
+    w1, w2, b = Value(1.0, label="w1"), Value(2.0, label="w2"), Value(0.5, label="b")
+    root = dot([w1, w2], [0.5, -2.0], b)
+    labels = sorted(label for _, head, label in edges(to_dot(root)) if head.endswith("_op"))
+    assert labels == ["bias", "\u00d7 -2", "\u00d7 0.5"]
+
+
+def test_show_grad_and_precision_change_the_numbers_shown():
+    o, _ = neuron()
+    assert "grad " not in to_dot(o, show_grad=False)
+    short = to_dot(o, precision=2)
+    assert "data 2.00<" in short and "data 0.71<" in short
+    tiny = to_dot(Value(1e-8, label="tiny") * 2)
+    assert "data 1.0000e-08" in tiny and "data 2.0000e-08" in tiny
+    assert "data -0.0000" not in to_dot(Value(-0.0) * 1)
+
+
+def test_rankdir_is_written_into_the_graph_attributes():
+    o, _ = neuron()
+    assert "\tgraph [rankdir=LR " in to_dot(o)
+    assert "\tgraph [rankdir=TB " in to_dot(o, rankdir="tb")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"rankdir": "XY"}, ValueError, "rankdir='XY'"),
+        ({"precision": -1}, ValueError, "precision=-1"),
+        ({"precision": 2.5}, TypeError, "precision"),
+        ({"max_nodes": 0}, ValueError, "max_nodes=0"),
+        ({"max_nodes": "10"}, TypeError, "max_nodes"),
+        ({"params": 3}, TypeError, "params"),
+        ({"params": "w"}, TypeError, "params"),
+        ({"params": [1.0]}, TypeError, "params item 0 is float"),
+    ],
+)
+def test_bad_options_are_refused_with_a_sentence(kwargs, error, fragment):
+    o, _ = neuron()
+    with pytest.raises(error, match=re.escape(fragment)):
+        to_dot(o, **kwargs)
+
+
+def test_a_single_value_as_params_asks_for_a_list():
+    o, params = neuron()
+    with pytest.raises(TypeError, match=r"params=\[w\]"):
+        to_dot(o, params=params[0])
+
+
+def test_root_must_be_a_value():
+    with pytest.raises(TypeError, match="root must be a Value, got float"):
+        to_dot(1.5)
+    with pytest.raises(TypeError, match="sum_values"):
+        to_dot([Value(1.0), Value(2.0)])
+    with pytest.raises(TypeError, match="rank"):
+        draw(Value(1.0), rank="LR")
+
+
+def test_too_many_values_are_refused_with_the_count_and_the_way_out():
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(49):
+        y = y + 1.0
+    with pytest.raises(ValueError, match="has 50 values, more than max_nodes=10") as info:
+        to_dot(y, max_nodes=10)
+    assert "max_nodes=50" in str(info.value) and "None" in str(info.value)
+    with pytest.raises(ValueError, match="has 50 values, more than max_nodes=49"):
+        to_dot(y, max_nodes=49)
+    assert len(nodes(to_dot(y, max_nodes=50))) == 50 + 49
+    assert len(nodes(to_dot(y, max_nodes=None))) == 50 + 49
+    assert DEFAULT_MAX_NODES >= 1000
+
+
+def test_a_ten_thousand_deep_chain_gives_dot_without_recursion():
+    depth = 10_000
+    assert depth > sys.getrecursionlimit()  # a recursive walk could not do this
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(depth):
+        y = y * 1.0001
+    text = to_dot(y, max_nodes=None)
+    names = nodes(text)
+    assert len(names) == 2 * depth + 1
+    assert len(edges(text)) == 2 * depth
+    assert "n0 [label=<" in text and f"n{depth}_op -> n{depth}\n" in text
+
+
+def test_dot_text_needs_no_graphviz(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    o, params = neuron()
+    assert to_dot(o, params=params).count("\n") > 20
+
+
+# --- hostile labels ----------------------------------------------------------------------
+
+# (label, lines that must be visible in the SVG); None means "the label's own lines".
+HOSTILE_LABELS = [
+    ('say "hi"', None),
+    ("it's", None),
+    ("back\\slash", None),
+    ("trailing\\", None),
+    ("{braces} and [brackets]", None),
+    ("a|b|c", None),
+    ("<b>not bold</b>", None),
+    ("<script>alert(1)</script>", None),
+    ("<<TABLE><TR><TD>x</TD></TR></TABLE>>", None),
+    ("first line\nsecond line", None),
+    ("windows\r\nline", ["windows", "line"]),
+    ("\\N \\G \\L \\E \\T \\H \\n \\l", None),
+    ("\\\\N", None),
+    ("\u03c3(\u2202L/\u2202x)", None),
+    ("&amp; &lt; &#60;", None),
+    ("]]> <!-- comment --> <?pi?>", None),
+    ('"]; evil [label="x', None),
+    ("}\ndigraph { x", None),
+    ("  two  spaces  ", ["two spaces"]),
+    ("tab\there", ["tab here"]),
+    ("line\u2028separator\x85next", ["line separator\\x85next"]),
+    ("nul\x00bell\x07", ["nul\\x00bell\\x07"]),
+    ("lone \ud800 surrogate", ["lone \\ud800 surrogate"]),
+]
+
+
+@pytest.mark.parametrize(("label", "visible"), HOSTILE_LABELS, ids=repr)
+def test_hostile_label_renders_valid_svg_showing_the_text(dot_program, tmp_path, label, visible):
+    leaf = Value(2.0, label="w")
+    leaf.label = label  # labels are user text: anything goes
+    root = leaf * Value(3.0, label="k")
+    text = to_dot(root)
+    assert "<script" not in text.lower()
+    assert len(nodes(text)) == 4
+
+    svg = parse_svg(render(root, tmp_path / "hostile.svg"))
+    assert not [e for e in svg.iter() if e.tag.rsplit("}", 1)[-1].lower() == "script"]
+    assert not [a for e in svg.iter() for a in e.attrib if a.lower().startswith("on")]
+    titles = [svg_title(g) for g in svg_groups(svg, "node")]
+    assert sorted(t for t in titles if not t.startswith("legend")) == ["n0", "n1", "n2", "n2_op"]
+    texts = svg_texts(svg)
+    for line in visible if visible is not None else label.split("\n"):
+        wanted = " ".join(line.split())
+        assert any(wanted in t for t in texts), (wanted, texts)
+    assert any("data 2.0000" in t for t in texts)
+
+
+def test_all_hostile_labels_in_one_graph_keep_every_node(dot_program, tmp_path):
+    leaves = [Value(float(i), label=label) for i, (label, _) in enumerate(HOSTILE_LABELS)]
+    root = sum_values(leaves)
+    root.op = "<script>op</script>"  # even an op name is escaped
+    svg = parse_svg(render(root, tmp_path / "all.svg"))
+    assert not [e for e in svg.iter() if e.tag.rsplit("}", 1)[-1].lower() == "script"]
+    titles = [svg_title(g) for g in svg_groups(svg, "node")]
+    assert len([t for t in titles if re.fullmatch(r"n\d+", t)]) == len(leaves) + 1
+    assert "<script>op</script>" in svg_texts(svg)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def test_neuron_svg_parses_with_one_group_per_node_and_edge(dot_program, tmp_path):
+    o, params = neuron()
+    path = render(o, tmp_path / "neuron.svg", params=params)
+    assert path == str(tmp_path / "neuron.svg")
+    svg = parse_svg(path)
+    groups = svg_groups(svg, "node")
+    titles = [svg_title(g) for g in groups]
+    assert len([t for t in titles if re.fullmatch(r"n\d+", t)]) == 10
+    assert len([t for t in titles if re.fullmatch(r"n\d+_op", t)]) == 5
+    assert len([t for t in titles if t.startswith("legend_")]) == 5
+    assert len(svg_groups(svg, "edge")) == 14
+    classes = [g.get("class") for g in groups]
+    assert classes.count("node parameter") == 3 and classes.count("node output") == 1
+    texts = svg_texts(svg)
+    for shown in ("x1", "w1", "data 0.7071", "grad -1.5000", "tanh"):
+        assert shown in texts
+
+
+def test_draw_displays_as_svg_in_jupyter(dot_program):
+    o, params = neuron()
+    bundle = draw(o, params=params)._repr_mimebundle_()
+    svg = ET.fromstring(bundle["image/svg+xml"].encode("utf-8"))
+    assert len(svg_groups(svg, "node")) == 10 + 5 + 5
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "written"),
+    [
+        ("graph.svg", "svg", "graph.svg"),
+        ("graph", "svg", "graph.svg"),
+        ("GRAPH.SVG", "svg", "GRAPH.SVG"),
+        ("graph.v2", "svg", "graph.v2.svg"),
+        ("nested/dir/graph.png", "png", "nested/dir/graph.png"),
+        ("graph", "PDF", "graph.pdf"),
+    ],
+)
+def test_render_returns_the_written_path(dot_program, tmp_path, name, fmt, written):
+    o, _ = neuron()
+    path = render(o, str(tmp_path / name), format=fmt)
+    assert path == str(tmp_path / written)
+    data = Path(path).read_bytes()
+    magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF"}[fmt.lower()]
+    assert data.startswith(magic)
+    assert sorted(p.name for p in Path(path).parent.iterdir()) == [Path(path).name]
+
+
+def test_rendered_file_gets_ordinary_permissions(dot_program, tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = render(Value(1.0, label="x") * 2, tmp_path / "graph.svg")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+
+
+def test_render_refuses_a_mismatched_extension_and_unknown_formats(tmp_path):
+    o, _ = neuron()
+    with pytest.raises(ValueError, match=r"ends in \.png but format is 'svg'"):
+        render(o, tmp_path / "graph.png")
+    with pytest.raises(ValueError, match="format='nope' is not a Graphviz output format"):
+        render(o, tmp_path / "graph", format="nope")
+    with pytest.raises(ValueError, match="is a folder"):
+        render(o, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_dot_gives_one_clear_error_and_leaves_the_dot_file(monkeypatch, tmp_path):
+    o, params = neuron()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    target = tmp_path / "out" / "neuron.svg"
+    with pytest.raises(GraphvizNotFound) as info:
+        render(o, target, params=params)
+    error = info.value
+    assert isinstance(error, RuntimeError) and isinstance(error, graphviz.ExecutableNotFound)
+    saved = tmp_path / "out" / "neuron.gv"
+    assert error.dot_path == str(saved)
+    assert saved.read_text(encoding="utf-8") == to_dot(o, params=params)
+    assert not target.exists()
+    message = str(error)
+    assert str(saved) in message and "was saved" in message
+    for command in INSTALL_COMMANDS:
+        assert command in message
+
+    with pytest.raises(GraphvizNotFound) as shown:  # the notebook display says the same
+        draw(o)._repr_mimebundle_()
+    assert all(command in str(shown.value) for command in INSTALL_COMMANDS)
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def test_cli_prints_dot_for_an_expression(capsys):
+    assert main(["tanh(x*w + b)", "x=0.5", "w=-2", "b=1", "--params", "w,b"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("digraph autodiff {")
+    for name in ("x", "w", "b"):
+        assert f"<B>{name}</B>" in text
+    assert text.count('class="parameter"') == 2 and text.count('class="output"') == 1
+    assert "grad 1.0000" in text  # backward ran
+
+
+def test_cli_writes_a_file_with_the_format_of_its_extension(dot_program, tmp_path, capsys):
+    target = tmp_path / "expr.png"
+    assert main(["x*y + x", "x=2", "y=3", "-o", str(target)]) == 0
+    assert capsys.readouterr().out.strip() == str(target)
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["__import__('os').system('touch PWNED')"], "unsupported syntax (Call)"),
+        (["x.__class__", "x=1"], "unsupported syntax (Attribute)"),
+        (["[x]", "x=1"], "unsupported syntax (List)"),
+        (["x * y", "x=1"], "unknown name 'y'"),
+        (["x + 1", "x"], "is not NAME=NUMBER"),
+        (["x + 1", "x=nan"], "needs a finite number"),
+        (["x / (x - 1)", "x=1"], "division by zero"),
+        (["log(x)", "x=-1"], "log"),
+        (["1 + 2"], "uses no named input"),
+        (["9 ** 9 ** 9 * x", "x=1"], "too large for a float"),
+        (["x +", "x=1"], "cannot parse"),
+        (["x * 2", "x=1", "--params", "w"], "not an input"),
+    ],
+)
+def test_cli_refuses_bad_input_without_running_it(tmp_path, monkeypatch, capsys, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert fragment in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_reports_missing_dot(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["x * 2", "x=1", "-o", str(tmp_path / "g.svg")]) == 1
+    err = capsys.readouterr().err
+    assert "brew install graphviz" in err and str(tmp_path / "g.gv") in err
+
+
+def test_python_m_autodiff_draw_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "autodiff.draw", "--", "-x * y", "x=2", "y=3"],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digraph autodiff {")
+    assert "<B>x</B>" in result.stdout and "neg" in result.stdout
