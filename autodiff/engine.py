@@ -543,7 +543,7 @@ def _floats(values: list, where: str) -> tuple[float, ...]:
     if set(map(type, values)) <= _FLOAT:
         total = sum(values)
         if total - total == 0.0:  # no NaN or inf among them
-            return tuple(values)
+            return values if type(values) is tuple else tuple(values)
     return tuple([_real(v, where) for v in values])
 
 
@@ -551,8 +551,10 @@ def dot(
     xs: Iterable[Value | Number], ys: Iterable[Value | Number], bias: Value | Number = 0.0
 ) -> Value:
     """bias + sum(x * y for x, y in zip(xs, ys)) as one node."""
-    xs = xs if type(xs) is list else list(xs)
-    ys = ys if type(ys) is list else list(ys)
+    if type(xs) is not list and type(xs) is not tuple:
+        xs = list(xs)
+    if type(ys) is not list and type(ys) is not tuple:
+        ys = list(ys)
     if len(xs) != len(ys):
         raise ValueError(
             f"dot needs two sequences of the same length, got {len(xs)} and {len(ys)} items"

@@ -215,6 +215,7 @@ class Layer(Module):
         return self._forward(_check_inputs(x, self.nin, self))
 
     def _forward(self, x: Sequence[Value | float]) -> list[Value]:
+        x = tuple(x)  # one tuple shared by every neuron's dot node
         return [n._forward(x) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
