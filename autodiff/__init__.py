@@ -11,6 +11,7 @@ from autodiff.engine import (
     softmax,
     sum_values,
 )
+from autodiff.explore import explore
 from autodiff.gradients import grad
 from autodiff.graph import GraphCycleError, topological_order
 
@@ -20,6 +21,7 @@ __all__ = [
     "Value",
     "dot",
     "draw",
+    "explore",
     "grad",
     "gradcheck",
     "log_softmax",

@@ -1,0 +1,445 @@
+"""The backprop explorer: the recorded trace, the page it writes, and the page in a browser."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from autodiff import Value, dot, explore, logsumexp, sum_values
+from autodiff.explore import _safe_svg, record_backward
+from autodiff.graph import reverse_topological_order
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+HOSTILE = [
+    "</script><script>alert(1)</script>",
+    "<!-- \u2028\u2029 ]]> &amp; \"q\" 'q' <img src=x onerror=\"window.__pwned=1\">",
+    "<svg onload=\"window.__pwned=2\">\\N",
+]
+
+
+# --- graphs -----------------------------------------------------------------------------
+
+
+def neuron() -> dict[str, Value]:
+    """micrograd's worked example: o = tanh(x1*w1 + x2*w2 + b)."""
+    v = {name: Value(x, label=name) for name, x in
+         [("x1", 2.0), ("x2", 0.0), ("w1", -3.0), ("w2", 1.0), ("b", 6.8813735870195432)]}
+    v["x1*w1"] = v["x1"] * v["w1"]
+    v["x2*w2"] = v["x2"] * v["w2"]
+    v["n"] = v["x1*w1"] + v["x2*w2"] + v["b"]
+    v["o"] = v["n"].tanh()
+    for name in ("x1*w1", "x2*w2", "n", "o"):
+        v[name].label = name
+    return v
+
+
+def mlp_loss() -> Value:
+    """Squared error of a 2-2-1 tanh MLP on two examples, weights shared between them."""
+    w = [Value(x, label=f"w{i}") for i, x in enumerate([0.3, -0.7, 0.1, 0.5, 0.9, -0.2])]
+    b = [Value(x, label=f"b{i}") for i, x in enumerate([0.05, -0.1, 0.2])]
+    total = 0.0
+    for xs, target in [((0.0, 1.0), 1.0), ((1.0, 1.0), -1.0)]:
+        h1 = (xs[0] * w[0] + xs[1] * w[1] + b[0]).tanh()
+        h2 = (xs[0] * w[2] + xs[1] * w[3] + b[1]).tanh()
+        y = h1 * w[4] + h2 * w[5] + b[2]
+        total = total + (y - target) ** 2
+    return total / 2
+
+
+def graphs() -> dict[str, Value]:
+    """Graphs that exercise the hard cases: sharing, repeated parents, every op."""
+    out = {"neuron": neuron()["o"], "mlp": mlp_loss()}
+    a, b = Value(1.5, label="a"), Value(-0.5, label="b")
+    out["diamond"] = (a + b) * a  # x = a + b; y = x * a
+    c = a + a
+    out["double"] = c + c  # b = a + a; c = b + b
+    out["square"] = a * a
+    out["self-minus"] = a - a
+    x = Value(0.7, label="x")
+    unary = [x.exp(), x.log(), x.tanh(), x.sigmoid(), x.relu(), x.leaky_relu(), x.softplus(),
+             x.sqrt(), x.sin(), x.cos(), abs(-x), x**3, 2**x, x ** Value(1.5), 1 / x, x / 3,
+             3 - x, -x + 1]
+    out["ops"] = sum_values(unary + [logsumexp([x, a, b]), dot([x, a], [b, x], bias=a),
+                                     dot([x, a], [2.0, -1.0])])
+    out["leaf"] = Value(4.0, label="alone")
+    return out
+
+
+# --- the trace --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(graphs()))
+def test_trace_increments_sum_to_the_real_backward_grads(name):
+    root = graphs()[name]
+    trace = record_backward(root)
+    root.zero_grad()
+    root.backward()
+    totals = [0.0] * len(trace.nodes)
+    totals[trace.root] += trace.seed
+    for step in trace.steps:
+        for c in step.contributions:
+            assert c.increment == pytest.approx(c.after - c.before)
+            totals[c.parent] += c.increment
+    for i, node in enumerate(trace.nodes):
+        assert totals[i] == pytest.approx(node.grad, rel=1e-12, abs=1e-12), trace.nodes[i]
+        assert trace.grads[i] == node.grad  # same floats, same order of additions
+
+
+@pytest.mark.parametrize("name", list(graphs()))
+def test_trace_follows_the_engines_order_and_complete_upstream(name):
+    root = graphs()[name]
+    trace = record_backward(root)
+    visited = [n for n in reverse_topological_order(root) if n.parents]
+    assert [trace.nodes[s.node] for s in trace.steps] == visited
+    for step in trace.steps:
+        # when a node's rule runs, every consumer has already run: its grad is final
+        assert step.upstream == trace.grads[step.node]
+        parents = trace.nodes[step.node].parents
+        assert [trace.nodes[c.parent] for c in step.contributions] == list(dict.fromkeys(parents))
+
+
+@pytest.mark.parametrize("name", list(graphs()))
+def test_local_derivative_times_upstream_is_the_measured_increment(name):
+    trace = record_backward(graphs()[name])
+    for step in trace.steps:
+        for c in step.contributions:
+            assert c.local is not None
+            assert c.local * step.upstream == pytest.approx(c.increment, rel=1e-9, abs=1e-12)
+
+
+def test_repeated_parent_is_one_contribution_with_the_summed_derivative():
+    a = Value(3.0, label="a")
+    trace = record_backward(a * a)
+    (step,) = trace.steps
+    (c,) = step.contributions
+    assert (c.uses, c.local, c.increment) == (2, pytest.approx(6.0), pytest.approx(6.0))
+
+
+def test_record_and_explore_leave_every_grad_as_it_was(tmp_path):
+    v = neuron()
+    for i, node in enumerate(v.values()):
+        node.grad = 10.0 + i
+    before = {name: node.grad for name, node in v.items()}
+    record_backward(v["o"])
+    explore(v["o"], tmp_path / "page.html")
+    assert {name: node.grad for name, node in v.items()} == before
+
+
+def test_worked_example_numbers_and_chain_rule_text(tmp_path):
+    v = neuron()
+    trace = record_backward(v["o"])
+    grads = {name: trace.grads[trace.nodes.index(node)] for name, node in v.items()}
+    assert grads["x1"] == pytest.approx(-1.5)
+    assert grads["w1"] == pytest.approx(1.0)
+    assert grads["x2"] == pytest.approx(0.5)
+    assert grads["w2"] == pytest.approx(0.0)
+    assert grads["n"] == pytest.approx(0.5)
+    data = page_parts(explore(v["o"], tmp_path / "neuron.html")).data
+    texts = [c["text"] for s in data["steps"] for c in s["contributions"]]
+    assert "∂o/∂n += ∂o/∂o · ∂o/∂n = 1.0 · 0.5 = 0.5" in texts
+    assert "∂o/∂x1 += ∂o/∂x1*w1 · ∂x1*w1/∂x1 = 0.5 · (-3.0) = -1.5" in texts
+    assert "∂o/∂w1 += ∂o/∂x1*w1 · ∂x1*w1/∂w1 = 0.5 · 2.0 = 1.0" in texts
+
+
+# --- the page ---------------------------------------------------------------------------
+
+VOID = {"meta", "input", "br", "hr", "img", "link", "area", "base", "col", "embed", "source",
+        "track", "wbr"}
+
+
+class PageParser(HTMLParser):
+    """Checks that every element is closed in order and collects scripts, tags and text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts: list[tuple[dict, str]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self.scripts.append((dict(attrs), ""))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] == "script":
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+        else:
+            self.text.append(data)
+
+    def handle_comment(self, data):
+        self.problems.append(f"comment <!--{data}-->")
+
+
+class Page:
+    def __init__(self, path: str) -> None:
+        self.html = Path(path).read_text(encoding="utf-8")
+        self.parser = PageParser()
+        self.parser.feed(self.html)
+        self.parser.close()
+        (json_attrs, json_text), (_, self.script) = self.parser.scripts
+        assert json_attrs == {"type": "application/json", "id": "trace"}
+        self.json_text = json_text
+        self.data = json.loads(json_text)
+
+
+def page_parts(path: str) -> Page:
+    return Page(path)
+
+
+def hostile_graph() -> Value:
+    a = Value(2.0, label=HOSTILE[0])
+    b = Value(3.0, label=HOSTILE[1])
+    c = (a * b).tanh()
+    c.label = HOSTILE[2]
+    return c
+
+
+def test_page_is_well_formed_and_user_labels_stay_text(tmp_path):
+    page = Page(explore(hostile_graph(), tmp_path / "hostile.html"))
+    assert page.parser.problems == []
+    assert page.parser.stack == []
+    # only the page's own markup: two scripts, no element a label could have smuggled in
+    assert [t for t, _ in page.parser.tags].count("script") == 2
+    assert not {t for t, _ in page.parser.tags} & {"img", "iframe", "object", "foreignobject",
+                                                     "a", "image", "embed"}
+    assert [t for t, _ in page.parser.tags].count("style") == 1
+    assert not [(t, a) for t, a in page.parser.tags for name in a if name.startswith("on")]
+    for label in HOSTILE:
+        assert label not in page.html
+    # the embedded JSON is inert: no markup characters or JS line breaks left raw
+    assert not re.search("[<>&\u2028\u2029]", page.json_text)
+    assert [n["label"] for n in page.data["nodes"]] == [HOSTILE[0], HOSTILE[1], "", HOSTILE[2]]
+    # the graph shows the labels literally (dot escaped them; the parser decodes them)
+    assert HOSTILE[0] in page.parser.text
+    assert HOSTILE[2] in page.parser.text
+
+
+def test_page_allows_only_its_own_script(tmp_path):
+    page = Page(explore(neuron()["o"], tmp_path / "neuron.html"))
+    csp = next(a["content"] for t, a in page.parser.tags
+               if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    digest = base64.b64encode(hashlib.sha256(page.script.encode("utf-8")).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert "default-src 'none'" in csp
+    assert "http://" not in page.html.replace("http://www.w3.org/", "")
+    assert "https://" not in page.html
+
+
+def test_unsafe_svg_is_refused():
+    ok = '<svg xmlns="http://www.w3.org/2000/svg"><g class="node"><text>a &lt; b</text></g></svg>'
+    assert _safe_svg(ok) == ok
+    for bad in [
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><g onclick="alert(1)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><text><![CDATA[<b>]]></text></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>a</svg>',
+    ]:
+        with pytest.raises(RuntimeError, match="does not put in a page"):
+            _safe_svg(bad)
+
+
+def test_refuses_graphs_above_the_node_limit(tmp_path):
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(30):
+        y = y * 1.01
+    with pytest.raises(ValueError, match=r"has 31 nodes.*max_nodes=30.*max_nodes=31\)"):
+        explore(y, tmp_path / "big.html", max_nodes=30)
+    assert not (tmp_path / "big.html").exists()
+    assert Path(explore(y, tmp_path / "ok.html", max_nodes=31)).exists()
+
+
+def test_bad_arguments_are_explained(tmp_path):
+    with pytest.raises(TypeError, match="root must be a Value"):
+        explore([Value(1.0)], tmp_path / "x.html")
+    with pytest.raises(TypeError, match="root must be a Value"):
+        record_backward(1.0)
+    with pytest.raises(ValueError, match="is a folder"):
+        explore(Value(1.0), tmp_path)
+    with pytest.raises(ValueError, match="max_nodes=0"):
+        explore(Value(1.0), tmp_path / "x.html", max_nodes=0)
+    with pytest.raises(TypeError, match="max_nodes must be an int"):
+        explore(Value(1.0), tmp_path / "x.html", max_nodes="10")
+
+
+def test_demo_writes_the_neuron_and_mlp_pages(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "demos" / "explore.py"), "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name, rules in [("neuron", 5), ("mlp", 16)]:
+        page = Page(str(tmp_path / f"explore_{name}.html"))
+        assert page.parser.problems == []
+        assert len(page.data["steps"]) == rules
+    # both examples send gradient into the shared weights: the panel says it accumulates
+    changes = [c["change"] for s in page.data["steps"] for c in s["contributions"]]
+    assert any(c.startswith("o.w1.grad:") and "accumulates" in c for c in changes)
+
+
+# --- a real browser ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium through Selenium and the Debian chromedriver (nothing downloaded)."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("the selenium package")
+    if missing:
+        reason = (f"the browser test needs {', '.join(missing)}: run `bash .ci/setup dev,demos` "
+                  f"(or apt-get install -y chromium chromium-driver, and "
+                  f"pip install -e '.[dev]')")
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 f"--user-data-dir={profile}", "--window-size=1400,900"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def js(driver, code: str):
+    return driver.execute_script(code)
+
+
+def current_node(driver) -> str | None:
+    return js(driver, "var t = document.querySelector('g.node.current > title');"
+                      "return t ? t.textContent : null;")
+
+
+def severe_logs(driver) -> list:
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_browser_steps_through_the_backward_pass(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    started = time.perf_counter()
+    v = neuron()
+    trace = record_backward(v["o"])
+    name = {label: f"n{trace.nodes.index(node)}" for label, node in v.items()}
+    browser.get(Path(explore(v["o"], tmp_path / "neuron.html", params=[v["w1"], v["w2"],
+                                                                        v["b"]])).as_uri())
+    assert severe_logs(browser) == []  # the script ran: CSP hash right, no error
+    counter = browser.find_element(By.ID, "counter")
+    assert counter.text == "step 0 / 6"
+    assert current_node(browser) is None
+
+    step = browser.find_element(By.ID, "step")
+    step.click()  # the seed
+    assert current_node(browser) == name["o"]
+    step.click()  # rule 1: o = tanh(n)
+    assert current_node(browser) == name["o"]
+    chain = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#chain li code")]
+    assert chain == ["∂o/∂n += ∂o/∂o · ∂o/∂n = 1.0 · 0.5 = 0.5"]
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(4):  # rules 2-5 with the keyboard
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-frame") == "6"
+    assert counter.text == "step 6 / 6"
+    assert current_node(browser) == name["x1*w1"]
+    chain = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#chain li code")]
+    assert chain == ["∂o/∂x1 += ∂o/∂x1*w1 · ∂x1*w1/∂x1 = 0.5 · (-3.0) = -1.5",
+                     "∂o/∂w1 += ∂o/∂x1*w1 · ∂x1*w1/∂w1 = 0.5 · 2.0 = 1.0"]
+    lit = js(browser, "return Array.from(document.querySelectorAll('g.edge.lit > title'),"
+                      " function (t) { return t.textContent; }).sort();")
+    op = name["x1*w1"] + "_op"
+    assert lit == sorted([f"{name['x1']}->{op}", f"{name['w1']}->{op}", f"{op}->{name['x1*w1']}"])
+    assert not step.is_enabled()
+
+    def table_grad(label):
+        return browser.find_element(
+            By.CSS_SELECTOR, f"#grads tr[data-node='{name[label]}'] td.grad").text
+
+    def graph_grad(label):
+        return js(browser, "var g = Array.from(document.querySelectorAll('g.node')).filter("
+                           f"g => g.querySelector('title').textContent === '{name[label]}')[0];"
+                           "return Array.from(g.querySelectorAll('text'), t => t.textContent)"
+                           ".filter(t => t.startsWith('grad '))[0];")
+
+    expected = {"x1": "-1.5", "w1": "1.0", "x2": "0.5", "w2": "0.0", "b": "0.5", "o": "1.0"}
+    assert {label: table_grad(label) for label in expected} == expected
+    assert graph_grad("x1") == "grad -1.5000"
+    browser.save_screenshot(str(tmp_path / "explorer.png"))
+    assert (tmp_path / "explorer.png").stat().st_size > 10_000
+
+    body.send_keys(Keys.ARROW_LEFT)  # back: x1*w1's rule is undone on the page
+    assert current_node(browser) == name["x2*w2"]
+    assert table_grad("x1") == "0.0" and graph_grad("x1") == "grad 0.0000"
+    assert table_grad("x2") == "0.5"
+    browser.find_element(By.ID, "reset").click()
+    assert current_node(browser) is None and counter.text == "step 0 / 6"
+
+    js(browser, "var s = document.getElementById('speed'); s.value = s.max;"
+                "s.dispatchEvent(new Event('input'));")
+    browser.find_element(By.ID, "play").click()
+    deadline = time.monotonic() + 10
+    while counter.text != "step 6 / 6" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert counter.text == "step 6 / 6"
+    assert browser.find_element(By.ID, "play").text.endswith("Play")  # stopped at the end
+    assert table_grad("x1") == "-1.5"
+    assert severe_logs(browser) == []
+    print(f"browser stepping test: {time.perf_counter() - started:.2f}s")
+
+
+def test_browser_shows_hostile_labels_as_text(browser, tmp_path):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    browser.get(Path(explore(hostile_graph(), tmp_path / "hostile.html")).as_uri())
+    browser.find_element(By.ID, "step").click()
+    assert js(browser, "return window.__pwned === undefined;")
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+    names = [td.get_attribute("textContent") for td in
+             browser.find_elements(By.CSS_SELECTOR, "#grads tbody td:first-child")]
+    assert names[0] == HOSTILE[0]
+    assert names[3] == " ".join(HOSTILE[2].split())
+    assert js(browser, "return document.querySelectorAll('script').length;") == 2
+    smuggled = "return document.querySelectorAll('img, iframe, foreignObject').length;"
+    assert js(browser, smuggled) == 0
+    assert severe_logs(browser) == []
