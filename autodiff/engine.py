@@ -572,8 +572,8 @@ def dot(
         total = sum(map(mul_, map(_DATA, xs), coefficients), start)
         return _node(total, (*xs, *tail), "dot", _dot_const_backward, coefficients)
     if not (xs_values and ys_values):  # a stray number among Values becomes a leaf
-        xs = [x if isinstance(x, Value) else Value(x) for x in xs]
-        ys = [y if isinstance(y, Value) else Value(y) for y in ys]
+        xs = [x if isinstance(x, Value) else Value(_real(x, "dot item")) for x in xs]
+        ys = [y if isinstance(y, Value) else Value(_real(y, "dot item")) for y in ys]
     total = sum(map(mul_, map(_DATA, xs), map(_DATA, ys)), start)
     return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))
 
