@@ -1,7 +1,7 @@
 """autodiff: a scalar reverse-mode automatic differentiation engine."""
 
 from autodiff.checks import GradcheckError, gradcheck
-from autodiff.draw import draw, render, to_dot
+from autodiff.drawing import draw, render, to_dot
 from autodiff.engine import (
     Value,
     dot,
@@ -11,7 +11,7 @@ from autodiff.engine import (
     softmax,
     sum_values,
 )
-from autodiff.explore import explore
+from autodiff.explorer import explore
 from autodiff.gradients import grad
 from autodiff.graph import GraphCycleError, topological_order
 

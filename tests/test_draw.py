@@ -1,4 +1,4 @@
-"""Tests for autodiff.draw: DOT structure, determinism, roles, escaping, rendering, the CLI."""
+"""Tests for autodiff.drawing: DOT structure, determinism, roles, escaping, rendering, the CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from autodiff.draw import DEFAULT_MAX_NODES, GraphvizNotFound, draw, main, render, to_dot
+from autodiff.drawing import DEFAULT_MAX_NODES, GraphvizNotFound, draw, main, render, to_dot
 from autodiff.engine import Value, dot, sum_values
 from autodiff.graph import topological_order
 
@@ -498,7 +498,7 @@ def test_cli_reports_missing_dot(monkeypatch, tmp_path, capsys):
 
 def test_python_m_autodiff_draw_runs():
     result = subprocess.run(
-        [sys.executable, "-m", "autodiff.draw", "--", "-x * y", "x=2", "y=3"],
+        [sys.executable, "-m", "autodiff", "--", "-x * y", "x=2", "y=3"],
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autodiff import Value, dot, explore, logsumexp, sum_values
-from autodiff.explore import _safe_svg, record_backward
+from autodiff.explorer import _safe_svg, record_backward
 from autodiff.graph import reverse_topological_order
 
 ROOT = Path(__file__).resolve().parent.parent

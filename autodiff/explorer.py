@@ -32,7 +32,7 @@ from pathlib import Path
 import graphviz
 
 from autodiff import graph
-from autodiff.draw import GraphvizNotFound, _number, to_dot
+from autodiff.drawing import GraphvizNotFound, _number, to_dot
 from autodiff.engine import DERIVATIVES, Value, no_grad
 
 __all__ = ["DEFAULT_MAX_NODES", "Contribution", "Step", "Trace", "explore", "record_backward"]

@@ -6,8 +6,10 @@ DOT text in a `graphviz.Digraph` (it displays inline in Jupyter) and `render` ru
 
 Command line (named inputs; the expression is parsed, never eval'ed):
 
-    python -m autodiff.draw "tanh(x*w + b)" x=0.5 w=-2 b=1 --params w,b -o graph.svg
-    python -m autodiff.draw "x*y + x" x=2 y=3 | dot -Tpng -o graph.png
+    python -m autodiff "tanh(x*w + b)" x=0.5 w=-2 b=1 --params w,b -o graph.svg
+    python -m autodiff "x*y + x" x=2 y=3 | dot -Tpng -o graph.png
+
+(`autodiff-draw` is the same command as a console script.)
 """
 
 from __future__ import annotations
@@ -541,9 +543,9 @@ def _parse_inputs(pairs: list[str]) -> dict[str, Value]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: draw the graph of an expression; prints DOT unless -o is given."""
     parser = argparse.ArgumentParser(
-        prog="python -m autodiff.draw",
+        prog="python -m autodiff",
         description="Draw the computation graph of a small expression after backward().",
-        epilog='example: python -m autodiff.draw "tanh(x*w + b)" x=0.5 w=-2 b=1 '
+        epilog='example: python -m autodiff "tanh(x*w + b)" x=0.5 w=-2 b=1 '
                '--params w,b -o neuron.svg  (put -- before an expression that starts with -)',
     )
     parser.add_argument("expression", help=f"arithmetic over the inputs; {_SYNTAX_HELP}")
@@ -585,11 +587,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    # Run the copy imported as autodiff.draw (the package imports it), so that exception
-    # classes such as GraphvizNotFound exist once, not once per module object.
-    from autodiff.draw import main as _main
-
-    raise SystemExit(_main())
