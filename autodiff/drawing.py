@@ -208,9 +208,9 @@ def _value_label(node: Value, precision: int, show_grad: bool) -> str:
     cells = []
     if node.label:
         cells.append(f"<B>{_html(str(node.label))}</B>")
-    cells.append(f"data {_number(node.data, precision)}")
+    cells.append(f"data {format_number(node.data, precision)}")
     if show_grad:
-        cells.append(f"grad {_number(node.grad, precision)}")
+        cells.append(f"grad {format_number(node.grad, precision)}")
     row = "<VR/>".join(f"<TD>{cell}</TD>" for cell in cells)
     return f"<<TABLE {_TABLE_ATTRS}><TR>{row}</TR></TABLE>>"
 
@@ -266,7 +266,7 @@ def _constant(c: float) -> str:
     return f"{c:.12g}"
 
 
-def _number(x: float, precision: int) -> str:
+def format_number(x: float, precision: int) -> str:
     """Format data or grad: fixed point for everyday magnitudes, scientific otherwise."""
     x = float(x) + 0.0  # turns -0.0 into 0.0
     if not math.isfinite(x) or x == 0.0 or 1e-3 <= abs(x) < 1e6:

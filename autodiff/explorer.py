@@ -32,7 +32,7 @@ from pathlib import Path
 import graphviz
 
 from autodiff import graph
-from autodiff.drawing import GraphvizNotFound, _number, to_dot
+from autodiff.drawing import GraphvizNotFound, format_number, to_dot
 from autodiff.engine import DERIVATIVES, Value, no_grad
 
 __all__ = ["DEFAULT_MAX_NODES", "Contribution", "Step", "Trace", "explore", "record_backward"]
@@ -411,7 +411,7 @@ def _page_data(trace: Trace, precision: int) -> dict:
                 "change": change,
                 "where": where,
                 "after_text": _fmt(c.after),
-                "after_graph": "grad " + _number(c.after, precision),
+                "after_graph": "grad " + format_number(c.after, precision),
             })
         steps.append({
             "node": step.node,
@@ -427,10 +427,10 @@ def _page_data(trace: Trace, precision: int) -> dict:
         "seed": {
             "grad": _json_number(trace.seed),
             "text": _fmt(trace.seed),
-            "graph": "grad " + _number(trace.seed, precision),
+            "graph": "grad " + format_number(trace.seed, precision),
             "explain": f"∂{loss}/∂{loss} = 1: backward seeds {loss}.grad = {_fmt(trace.seed)}",
         },
-        "zero": {"text": _fmt(0.0), "graph": "grad " + _number(0.0, precision)},
+        "zero": {"text": _fmt(0.0), "graph": "grad " + format_number(0.0, precision)},
         "steps": steps,
     }
 
