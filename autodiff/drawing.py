@@ -190,6 +190,9 @@ def _legend_lines(roles: list[str]) -> list[str]:
              '\t\tlabel="legend" style=dashed color="#9ca3af" fontcolor="#6b7280"\n']
     for role in roles:
         lines.append(f'\t\tlegend_{role} [label="{role}" class="legend" {_ROLE_STYLE[role]}]\n')
+    # invisible edges lay the samples out in one row instead of a tall column
+    for left, right in zip(roles, roles[1:]):
+        lines.append(f"\t\tlegend_{left} -> legend_{right} [style=invis]\n")
     lines.append("\t}\n")
     return lines
 

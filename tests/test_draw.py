@@ -136,7 +136,7 @@ def test_roles_are_told_apart_and_the_legend_lists_those_present():
     styles = {r: re.search(r'class="\w+" (.*)', names[f"n{i}"]).group(1)
               for i, r in enumerate(role.values())}
     assert len(set(styles.values())) == 4  # each role its own colour and shape
-    legend = re.findall(r"^\t\tlegend_(\w+) ", text, re.M)
+    legend = re.findall(r"^\t\tlegend_(\w+) \[", text, re.M)
     assert legend == ["input", "parameter", "intermediate", "output", "op"]
 
     plain = to_dot(o)  # no params given: the weights are plain inputs
