@@ -4,7 +4,7 @@
 OUT ?= out
 PY := .venv/bin/python
 
-.PHONY: demo test bench
+.PHONY: demo test bench pictures
 
 demo:
 	@bash .ci/setup demos
@@ -18,3 +18,12 @@ test:
 bench:
 	@bash .ci/setup bench,demos
 	$(PY) benchmarks/run.py
+
+# Regenerate the pictures the README shows (committed in demos/pictures/).
+pictures:
+	@bash .ci/setup demos
+	$(PY) demos/moons.py --out $(OUT)
+	$(PY) demos/graph_tour.py --out $(OUT)
+	mkdir -p demos/pictures
+	cp $(OUT)/moons_boundary.png $(OUT)/moons_curves.png $(OUT)/moons_neuron.svg \
+		$(OUT)/graph_tour_expression.svg demos/pictures/
