@@ -68,7 +68,8 @@ def prepare_out(folder: Path) -> Path:
 
 def report(paths: Sequence[Path | str]) -> None:
     """Print where the demo's files went, one per line."""
-    print("wrote:")
+    folders = {Path(path).resolve().parent for path in paths}
+    print(f"wrote into {folders.pop()}:" if len(folders) == 1 else "wrote:")
     for path in paths:
         print(f"  {path}")
 
