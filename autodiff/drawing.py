@@ -140,16 +140,12 @@ class _Drawing(graphviz.Digraph):
 
 def _dot_body(root, params, rankdir, show_grad, precision, max_nodes, legend) -> list[str]:
     """Return the lines between `digraph autodiff {` and `}`, each ending in a newline."""
-    if not isinstance(root, Value):
-        hint = ("combine several outputs into one first, e.g. with sum_values(outputs)"
-                if isinstance(root, (list, tuple)) else "pass the Value your expression produced")
-        raise TypeError(f"root must be a Value, got {type(root).__name__}; {hint}.")
+    order = graph_of(root)
     rankdir = _check_rankdir(rankdir)
     precision = _check_precision(precision)
-    max_nodes = _check_max_nodes(max_nodes)
+    max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
     param_set = _check_params(params)
 
-    order = topological_order(root)
     if max_nodes is not None and len(order) > max_nodes:
         raise ValueError(
             f"the graph of {_describe(root)} has {len(order)} values, more than "
@@ -337,15 +333,25 @@ def _check_precision(precision: object) -> int:
     return precision
 
 
-def _check_max_nodes(max_nodes: object) -> int | None:
+def graph_of(root: object) -> list[Value]:
+    """The nodes of root's graph in topological order, or a TypeError if root is no Value."""
+    if not isinstance(root, Value):
+        hint = ("combine several outputs into one first, e.g. with sum_values(outputs)"
+                if isinstance(root, (list, tuple)) else "pass the Value your expression produced")
+        raise TypeError(f"root must be a Value, got {type(root).__name__}; {hint}.")
+    return topological_order(root)
+
+
+def check_max_nodes(max_nodes: object, suggested: int) -> int | None:
+    """Validate a node limit (a positive int, or None for no limit)."""
     if max_nodes is None:
         return None
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int):
         raise TypeError(f"max_nodes must be an int or None, got {max_nodes!r}; "
-                        f"try max_nodes={DEFAULT_MAX_NODES} or None for no limit.")
+                        f"try max_nodes={suggested} or None for no limit.")
     if max_nodes < 1:
         raise ValueError(f"max_nodes={max_nodes} allows no node at all; give a positive number "
-                         f"or None for no limit.")
+                         f"such as {suggested}, or None for no limit.")
     return max_nodes
 
 

@@ -32,7 +32,13 @@ from pathlib import Path
 import graphviz
 
 from autodiff import graph
-from autodiff.drawing import GraphvizNotFound, format_number, to_dot
+from autodiff.drawing import (
+    GraphvizNotFound,
+    check_max_nodes,
+    format_number,
+    graph_of,
+    to_dot,
+)
 from autodiff.engine import DERIVATIVES, Value, no_grad
 
 __all__ = ["DEFAULT_MAX_NODES", "Contribution", "Step", "Trace", "explore", "record_backward"]
@@ -82,7 +88,7 @@ def record_backward(root: Value) -> Trace:
     The pass starts from zero gradients on every node (so it shows this pass alone, not
     what earlier calls left on the leaves), and every `.grad` is restored afterwards.
     """
-    nodes = _check_root(root)
+    nodes = graph_of(root)
     with _grads_restored(nodes):
         return _replay(root, nodes)
 
@@ -101,8 +107,8 @@ def explore(
     `params` colours parameters as in `to_dot`; graphs with more than `max_nodes` values
     are refused (None lifts the limit). Every `.grad` is left as it was.
     """
-    nodes = _check_root(root)
-    max_nodes = _check_max_nodes(max_nodes)
+    nodes = graph_of(root)
+    max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
     if max_nodes is not None and len(nodes) > max_nodes:
         raise ValueError(
             f"the graph of {_describe(root)} has {len(nodes)} nodes, more than the explorer's "
@@ -191,26 +197,6 @@ def _local_derivatives(node: Value) -> dict[Value, float] | None:
 
 
 # --- checks ---------------------------------------------------------------------------
-
-
-def _check_root(root: object) -> list[Value]:
-    if not isinstance(root, Value):
-        hint = ("combine several outputs into one first, e.g. with sum_values(outputs)"
-                if isinstance(root, (list, tuple)) else "pass the Value your expression produced")
-        raise TypeError(f"root must be a Value, got {type(root).__name__}; {hint}.")
-    return graph.topological_order(root)
-
-
-def _check_max_nodes(max_nodes: object) -> int | None:
-    if max_nodes is None:
-        return None
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int):
-        raise TypeError(f"max_nodes must be an int or None, got {max_nodes!r}; "
-                        f"try max_nodes={DEFAULT_MAX_NODES}.")
-    if max_nodes < 1:
-        raise ValueError(f"max_nodes={max_nodes} allows no node at all; give a positive number "
-                         f"such as {DEFAULT_MAX_NODES}, or None for no limit.")
-    return max_nodes
 
 
 def _check_path(path: object) -> str:
