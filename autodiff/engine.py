@@ -31,7 +31,9 @@ Number = int | float
 class Value:
     """A scalar in a computation graph: its data, its gradient and how it was made."""
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "_backward", "_ctx")
+    # _prev holds the parents: a Value for one-parent ops, a tuple otherwise.
+    # One parent needs no tuple, which saves a GC-tracked object per node.
+    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx")
 
     def __init__(self, data: Number, label: str = "") -> None:
         if not isinstance(label, str):
@@ -43,7 +45,7 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self.parents: tuple[Value, ...] = ()
+        self._prev: Value | tuple[Value, ...] = ()
         self._backward = None
         self._ctx = None
 
@@ -53,6 +55,19 @@ class Value:
 
     def __float__(self) -> float:
         return self.data
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The Values this node was computed from, in order; () for a leaf."""
+        prev = self._prev
+        return prev if prev.__class__ is tuple else (prev,)
+
+    @parents.setter
+    def parents(self, values: tuple[Value, ...]) -> None:
+        # For experiments, e.g. to see the cycle check; keeps the shape the op's rule expects.
+        values = tuple(values)
+        single = len(values) == 1 and self._prev.__class__ is not tuple
+        self._prev = values[0] if single else values
 
     def backward(self) -> None:
         """Accumulate d(self)/d(node) into `.grad` of every node of this graph.
@@ -91,20 +106,23 @@ _DATA = attrgetter("data")
 _FLOAT = {float}
 
 
-def _node(data: float, parents: tuple, op: str, backward: Callable, ctx=None) -> Value:
-    """Create an op's output node (no validation: the op has done it)."""
+def _node(data: float, parents: Value | tuple, op: str, backward: Callable, ctx=None) -> Value:
+    """Create an op's output node (no validation: the op has done it).
+
+    `parents` is the single parent itself for one-parent ops, else a tuple.
+    """
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
     if _grad_enabled:
         out.op = op
-        out.parents = parents
+        out._prev = parents
         out._backward = backward
         out._ctx = ctx
     else:
         out.op = ""
-        out.parents = ()
+        out._prev = ()
         out._backward = None
         out._ctx = None
     return out
@@ -171,7 +189,7 @@ DERIVATIVES: dict[str, Callable[[Value], tuple]] = {}
 
 def _unary_backward(node: Value) -> None:
     """parent.grad += local derivative (kept in _ctx at forward time) * node.grad"""
-    node.parents[0].grad += node._ctx * node.grad
+    node._prev.grad += node._ctx * node.grad
 
 
 def _constant_derivative(node: Value) -> tuple:
@@ -183,13 +201,13 @@ def _constant_derivative(node: Value) -> tuple:
 
 
 def _add_backward(node: Value) -> None:
-    a, b = node.parents
+    a, b = node._prev
     a.grad += node.grad
     b.grad += node.grad
 
 
 def _pass_backward(node: Value) -> None:  # x + c, x - c: d/dx = 1
-    node.parents[0].grad += node.grad
+    node._prev.grad += node.grad
 
 
 def add(self: Value, other: Value | Number) -> Value:
@@ -197,14 +215,14 @@ def add(self: Value, other: Value | Number) -> Value:
     if isinstance(other, Value):
         return _node(self.data + other.data, (self, other), "+", _add_backward)
     c = _real(other, "Value + operand")
-    return _node(self.data + c, (self,), "+", _pass_backward, c)
+    return _node(self.data + c, self, "+", _pass_backward, c)
 
 
 DERIVATIVES["+"] = lambda node: (1.0,) * len(node.parents)
 
 
 def _sub_backward(node: Value) -> None:
-    a, b = node.parents
+    a, b = node._prev
     a.grad += node.grad
     b.grad -= node.grad
 
@@ -214,7 +232,7 @@ def sub(self: Value, other: Value | Number) -> Value:
     if isinstance(other, Value):
         return _node(self.data - other.data, (self, other), "-", _sub_backward)
     c = _real(other, "Value - operand")
-    return _node(self.data - c, (self,), "-", _pass_backward, c)
+    return _node(self.data - c, self, "-", _pass_backward, c)
 
 
 DERIVATIVES["-"] = lambda node: (1.0, -1.0)[: len(node.parents)]
@@ -226,7 +244,7 @@ def rsub(self: Value, other: Number) -> Value:
 
 
 def _mul_backward(node: Value) -> None:
-    a, b = node.parents
+    a, b = node._prev
     a.grad += b.data * node.grad
     b.grad += a.data * node.grad
 
@@ -236,7 +254,7 @@ def mul(self: Value, other: Value | Number) -> Value:
     if isinstance(other, Value):
         return _node(self.data * other.data, (self, other), "*", _mul_backward)
     c = _real(other, "Value * operand")
-    return _node(self.data * c, (self,), "*", _unary_backward, c)
+    return _node(self.data * c, self, "*", _unary_backward, c)
 
 
 DERIVATIVES["*"] = lambda node: (
@@ -245,13 +263,13 @@ DERIVATIVES["*"] = lambda node: (
 
 
 def _div_backward(node: Value) -> None:
-    a, b = node.parents
+    a, b = node._prev
     a.grad += node.grad / b.data
     b.grad -= node.grad * node.data / b.data  # d(a/b)/db = -a/b^2 = -out/b
 
 
 def _div_const_backward(node: Value) -> None:
-    node.parents[0].grad += node.grad / node._ctx
+    node._prev.grad += node.grad / node._ctx
 
 
 def truediv(self: Value, other: Value | Number) -> Value:
@@ -265,7 +283,7 @@ def truediv(self: Value, other: Value | Number) -> Value:
     c = _real(other, "Value / operand")
     if c == 0.0:
         raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
-    return _node(self.data / c, (self,), "/", _div_const_backward, c)
+    return _node(self.data / c, self, "/", _div_const_backward, c)
 
 
 def _div_derivative(node: Value) -> tuple:
@@ -293,12 +311,12 @@ def _pow_slope(x: float, n: float) -> float:
 
 
 def _pow_const_backward(node: Value) -> None:
-    x = node.parents[0]
+    x = node._prev
     x.grad += _pow_slope(x.data, node._ctx) * node.grad
 
 
 def _pow_backward(node: Value) -> None:
-    base, exponent = node.parents
+    base, exponent = node._prev
     base.grad += _pow_slope(base.data, exponent.data) * node.grad
     if base.data > 0.0:  # d(b**e)/de = b**e * log(b); 0 at b = 0 (its limit)
         exponent.grad += node.data * math.log(base.data) * node.grad
@@ -332,7 +350,7 @@ def power(self: Value, other: Value | Number) -> Value:
         return _node(out, (self, other), "**", _pow_backward)
     n = _real(other, "Value ** exponent")
     out = _power(self.data, n, f"{self.data!r} ** {n!r}")
-    return _node(out, (self,), "**", _pow_const_backward, n)
+    return _node(out, self, "**", _pow_const_backward, n)
 
 
 def _pow_derivative(node: Value) -> tuple:
@@ -356,7 +374,7 @@ def rpow(self: Value, other: Number) -> Value:
 
 def neg(self: Value) -> Value:
     """-self"""
-    return _node(-self.data, (self,), "neg", _unary_backward, -1.0)
+    return _node(-self.data, self, "neg", _unary_backward, -1.0)
 
 
 DERIVATIVES["neg"] = _constant_derivative
@@ -365,7 +383,7 @@ DERIVATIVES["neg"] = _constant_derivative
 def abs_(self: Value) -> Value:
     """abs(self); the derivative at 0 is 0, as in PyTorch"""
     x = self.data
-    return _node(abs(x), (self,), "abs", _unary_backward, (x > 0.0) - (x < 0.0) + 0.0)
+    return _node(abs(x), self, "abs", _unary_backward, (x > 0.0) - (x < 0.0) + 0.0)
 
 
 DERIVATIVES["abs"] = _constant_derivative
@@ -385,7 +403,7 @@ def exp(self: Value) -> Value:
             f"exp({self.data!r}) is too large for a float (the limit is about exp(709.78)); "
             "scale the input down or use a stable form such as logsumexp or softplus"
         ) from None
-    return _node(out, (self,), "exp", _unary_backward, out)  # (e^x)' = e^x
+    return _node(out, self, "exp", _unary_backward, out)  # (e^x)' = e^x
 
 
 DERIVATIVES["exp"] = lambda node: (node,)
@@ -396,7 +414,7 @@ def log(self: Value) -> Value:
     x = self.data
     if x <= 0.0:
         raise ValueError(f"log({x!r}): log is defined only for positive numbers")
-    return _node(math.log(x), (self,), "log", _unary_backward, 1.0 / x)  # (ln x)' = 1/x
+    return _node(math.log(x), self, "log", _unary_backward, 1.0 / x)  # (ln x)' = 1/x
 
 
 DERIVATIVES["log"] = lambda node: (node.parents[0] ** -1.0,)
@@ -405,7 +423,7 @@ DERIVATIVES["log"] = lambda node: (node.parents[0] ** -1.0,)
 def tanh(self: Value) -> Value:
     """hyperbolic tangent"""
     t = math.tanh(self.data)
-    return _node(t, (self,), "tanh", _unary_backward, 1.0 - t * t)  # tanh' = 1 - tanh^2
+    return _node(t, self, "tanh", _unary_backward, 1.0 - t * t)  # tanh' = 1 - tanh^2
 
 
 DERIVATIVES["tanh"] = lambda node: (1.0 - node * node,)
@@ -421,7 +439,7 @@ def _sigmoid(x: float) -> float:
 def sigmoid(self: Value) -> Value:
     """logistic function 1 / (1 + e^-x), stable for any finite input"""
     s = _sigmoid(self.data)
-    return _node(s, (self,), "sigmoid", _unary_backward, s * (1.0 - s))  # s' = s(1 - s)
+    return _node(s, self, "sigmoid", _unary_backward, s * (1.0 - s))  # s' = s(1 - s)
 
 
 DERIVATIVES["sigmoid"] = lambda node: (node * (1.0 - node),)
@@ -431,8 +449,8 @@ def relu(self: Value) -> Value:
     """max(0, self); the derivative at 0 is 0"""
     x = self.data
     if x > 0.0:
-        return _node(x, (self,), "relu", _unary_backward, 1.0)
-    return _node(0.0, (self,), "relu", _unary_backward, 0.0)
+        return _node(x, self, "relu", _unary_backward, 1.0)
+    return _node(0.0, self, "relu", _unary_backward, 0.0)
 
 
 DERIVATIVES["relu"] = _constant_derivative
@@ -443,8 +461,8 @@ def leaky_relu(self: Value, slope: float = 0.01) -> Value:
     slope = _real(slope, "leaky_relu slope")
     x = self.data
     if x > 0.0:
-        return _node(x, (self,), "leaky_relu", _unary_backward, 1.0)
-    return _node(slope * x, (self,), "leaky_relu", _unary_backward, slope)
+        return _node(x, self, "leaky_relu", _unary_backward, 1.0)
+    return _node(slope * x, self, "leaky_relu", _unary_backward, slope)
 
 
 DERIVATIVES["leaky_relu"] = _constant_derivative
@@ -454,7 +472,7 @@ def softplus(self: Value) -> Value:
     """log(1 + e^x), stable for any finite input"""
     x = self.data
     out = math.log1p(math.exp(-abs(x))) + (x if x > 0.0 else 0.0)
-    return _node(out, (self,), "softplus", _unary_backward, _sigmoid(x))  # softplus' = sigmoid
+    return _node(out, self, "softplus", _unary_backward, _sigmoid(x))  # softplus' = sigmoid
 
 
 DERIVATIVES["softplus"] = lambda node: (node.parents[0].sigmoid(),)
@@ -466,7 +484,7 @@ def sqrt(self: Value) -> Value:
     if x < 0.0:
         raise ValueError(f"sqrt({x!r}): the square root of a negative number is not real")
     r = math.sqrt(x)
-    return _node(r, (self,), "sqrt", _unary_backward, 0.5 / r if r else math.inf)
+    return _node(r, self, "sqrt", _unary_backward, 0.5 / r if r else math.inf)
 
 
 DERIVATIVES["sqrt"] = lambda node: (0.5 * node**-1.0,)
@@ -475,7 +493,7 @@ DERIVATIVES["sqrt"] = lambda node: (0.5 * node**-1.0,)
 def sin(self: Value) -> Value:
     """sine (radians)"""
     x = self.data
-    return _node(math.sin(x), (self,), "sin", _unary_backward, math.cos(x))
+    return _node(math.sin(x), self, "sin", _unary_backward, math.cos(x))
 
 
 DERIVATIVES["sin"] = lambda node: (node.parents[0].cos(),)
@@ -484,7 +502,7 @@ DERIVATIVES["sin"] = lambda node: (node.parents[0].cos(),)
 def cos(self: Value) -> Value:
     """cosine (radians)"""
     x = self.data
-    return _node(math.cos(x), (self,), "cos", _unary_backward, -math.sin(x))
+    return _node(math.cos(x), self, "cos", _unary_backward, -math.sin(x))
 
 
 DERIVATIVES["cos"] = lambda node: (-node.parents[0].sin(),)
@@ -496,7 +514,7 @@ DERIVATIVES["cos"] = lambda node: (-node.parents[0].sin(),)
 
 def _sum_backward(node: Value) -> None:
     g = node.grad
-    for p in node.parents:
+    for p in node._prev:
         p.grad += g
 
 
@@ -519,7 +537,7 @@ DERIVATIVES["sum"] = lambda node: (1.0,) * len(node.parents)
 def _dot_backward(node: Value) -> None:
     """parents = xs + ys (+ bias); _ctx = len(xs)"""
     g = node.grad
-    parents = node.parents
+    parents = node._prev
     n = node._ctx
     for x, y in zip(parents[:n], parents[n : 2 * n]):
         x.grad += y.data * g
@@ -531,7 +549,7 @@ def _dot_backward(node: Value) -> None:
 def _dot_const_backward(node: Value) -> None:
     """parents = values (+ bias); _ctx = their number coefficients"""
     g = node.grad
-    parents = node.parents
+    parents = node._prev
     for p, c in zip(parents, node._ctx):
         p.grad += c * g
     if len(parents) > len(node._ctx):
@@ -592,7 +610,7 @@ DERIVATIVES["dot"] = _dot_derivative
 def _logsumexp_backward(node: Value) -> None:
     g = node.grad
     out = node.data
-    for p in node.parents:
+    for p in node._prev:
         p.grad += math.exp(p.data - out) * g  # d/dx_i = softmax_i
 
 

@@ -2,7 +2,7 @@
 
 Every walk here uses an explicit stack, never recursion, so a graph's depth is
 limited only by memory. The functions work on anything shaped like a Value
-(`parents`, `grad`, `_backward`); the engine imports them, not the reverse.
+(`_prev`, `grad`, `_backward`); the engine imports them, not the reverse.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ def reverse_topological_order(root: Value) -> list[Value]:
     """Nodes reachable from `root`, each listed before all of its parents (root first)."""
     # Kahn's algorithm from the output end: first count how many times each
     # node is consumed, then release a node once all of its consumers are done.
+    # (A node keeps a lone parent in _prev as is, and several as a tuple.)
     consumers = {}
     stack = [root]
     while stack:
-        for parent in stack.pop().parents:
+        parents = stack.pop()._prev
+        for parent in parents if parents.__class__ is tuple else (parents,):
             if parent in consumers:
                 consumers[parent] += 1
             else:
@@ -36,7 +38,8 @@ def reverse_topological_order(root: Value) -> list[Value]:
     while ready:
         node = ready.pop()
         order.append(node)
-        for parent in node.parents:
+        parents = node._prev
+        for parent in parents if parents.__class__ is tuple else (parents,):
             left = consumers[parent] - 1
             consumers[parent] = left
             if not left:
