@@ -33,7 +33,7 @@ class Value:
 
     # _prev holds the parents: a Value for one-parent ops, a tuple otherwise.
     # One parent needs no tuple, which saves a GC-tracked object per node.
-    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx")
+    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx", "_pending")
 
     def __init__(self, data: Number, label: str = "") -> None:
         if not isinstance(label, str):
@@ -48,6 +48,7 @@ class Value:
         self._prev: Value | tuple[Value, ...] = ()
         self._backward = None
         self._ctx = None
+        self._pending = 0  # a graph walk's counter, see graph.reverse_topological_order
 
     def __repr__(self) -> str:
         label = f"{self.label!r}, " if self.label else ""
@@ -115,6 +116,7 @@ def _node(data: float, parents: Value | tuple, op: str, backward: Callable, ctx=
     out.data = data
     out.grad = 0.0
     out.label = ""
+    out._pending = 0
     if _grad_enabled:
         out.op = op
         out._prev = parents
