@@ -11,6 +11,8 @@ then the list of files written:
     out/moons_curves.png, .svg     loss and accuracy against the step
     out/moons_neuron.svg, .png     the computation graph of one trained hidden neuron
                                    on one data point, after backward: data and grad
+    out/moons_neuron_explore.html  the same neuron's backward pass, step by step
+                                   (open it in a browser)
 
 The set-up follows micrograd's demo: 100 moons points (noise 0.1) with labels
 -1/+1, loss = mean(relu(1 - y * score)) + 1e-4 * sum(w^2), plain SGD with the
@@ -33,7 +35,7 @@ for folder in (HERE.parent, HERE):  # the packages and _common, from any directo
 
 import _common  # noqa: E402
 
-from autodiff import Value, no_grad, render  # noqa: E402
+from autodiff import Value, explore, no_grad, render  # noqa: E402
 from nn import MLP, SGD, Neuron, datasets, losses  # noqa: E402
 
 N_POINTS = 100
@@ -157,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     root, params = neuron_graph(model, result.X)
     for fmt in ("svg", "png"):
         paths.append(Path(render(root, out / f"moons_neuron.{fmt}", format=fmt, params=params)))
+    page = explore(root, out / "moons_neuron_explore.html", params=params,
+                   title="Backprop explorer: one hidden neuron of the moons MLP")
+    paths.append(Path(page))
     _common.report(paths)
     return 0
 

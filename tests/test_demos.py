@@ -52,7 +52,7 @@ RUNS = [
         "moons",
         ["--steps", "3"],
         ["moons_boundary.png", "moons_boundary.svg", "moons_curves.png", "moons_curves.svg",
-         "moons_neuron.svg", "moons_neuron.png"],
+         "moons_neuron.svg", "moons_neuron.png", "moons_neuron_explore.html"],
     ),
     (
         "classify",
