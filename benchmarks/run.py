@@ -284,31 +284,25 @@ def bench_moons(repeats: int, steps: int) -> dict:
     return {"gc_on": gc_on, "gc_off": gc_off, "nodes": nodes}
 
 
-def chain_ours(n: int) -> float:
-    x0 = Value(1.0)
+def chain(x0, n: int):
+    """x = x*1.0001 + 0.0001 n times from x0, then backward: the same code for every engine."""
     x = x0
     for _ in range(n):
         x = x * 1.0001 + 0.0001
     x.backward()
-    return x0.grad
+    return x0
+
+
+def chain_ours(n: int) -> float:
+    return chain(Value(1.0), n).grad
 
 
 def chain_micrograd(n: int) -> float:
-    x0 = mg_engine.Value(1.0)
-    x = x0
-    for _ in range(n):
-        x = x * 1.0001 + 0.0001
-    x.backward()
-    return x0.grad
+    return chain(mg_engine.Value(1.0), n).grad
 
 
 def chain_torch(n: int) -> float:
-    x0 = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
-    x = x0
-    for _ in range(n):
-        x = x * 1.0001 + 0.0001
-    x.backward()
-    return x0.grad.item()
+    return chain(torch.tensor(1.0, dtype=torch.float64, requires_grad=True), n).grad.item()
 
 
 CHAIN = {"autodiff": chain_ours, "micrograd": chain_micrograd, "torch": chain_torch}
