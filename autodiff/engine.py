@@ -67,6 +67,15 @@ class Value:
     def parents(self, values: tuple[Value, ...]) -> None:
         # For experiments, e.g. to see the cycle check; keeps the shape the op's rule expects.
         values = tuple(values)
+        for v in values:
+            if not isinstance(v, Value):
+                raise TypeError(f"parents must be Values, got {v!r} ({type(v).__name__})")
+        before = self.parents
+        if self._backward is not None and len(values) != len(before):
+            raise ValueError(
+                f"{self!r} was made by op {self.op!r} from {len(before)} parent(s); its "
+                f"backward rule needs {len(before)}, not {len(values)}"
+            )
         single = len(values) == 1 and self._prev.__class__ is not tuple
         self._prev = values[0] if single else values
 
@@ -112,6 +121,8 @@ def _node(data: float, parents: Value | tuple, op: str, backward: Callable, ctx=
 
     `parents` is the single parent itself for one-parent ops, else a tuple.
     """
+    if data - data != 0.0:  # inf (or NaN): the result left the float range
+        raise OverflowError(_overflow_message(data, parents, op, ctx))
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -128,6 +139,16 @@ def _node(data: float, parents: Value | tuple, op: str, backward: Callable, ctx=
         out._backward = None
         out._ctx = None
     return out
+
+
+def _overflow_message(data: float, parents: Value | tuple, op: str, ctx: object) -> str:
+    values = parents if parents.__class__ is tuple else (parents,)
+    shown = ", ".join(repr(p.data) for p in values[:4]) + (", ..." if len(values) > 4 else "")
+    constant = f" and the number {ctx!r}" if isinstance(ctx, float) else ""
+    return (
+        f"op {op!r} on {shown}{constant} gives {data!r}: the result is beyond the float "
+        "range (about 1.8e308); scale the inputs down"
+    )
 
 
 def _real(x: object, where: str) -> float:
@@ -309,7 +330,26 @@ def _pow_slope(x: float, n: float) -> float:
         return 0.0
     if x == 0.0:
         return 1.0 if n == 1.0 else (0.0 if n > 1.0 else math.inf)
-    return n * x ** (n - 1.0)
+    try:
+        return n * x ** (n - 1.0)
+    except OverflowError:  # a slope beyond the float range is infinite, as float math says
+        negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
+        return math.copysign(math.inf, -n if negative else n)
+
+
+def _infinite_derivative(what: str) -> None:
+    raise ZeroDivisionError(
+        f"the derivative of {what} is infinite; grad(create_graph=True) cannot build it "
+        "(backward() records it as inf)"
+    )
+
+
+def _negative_base(base: float, exponent: float) -> None:
+    raise ValueError(
+        f"the gradient of {base!r} ** {exponent!r} with respect to the exponent needs "
+        f"log({base!r}), which is not a real number; make the exponent a plain number "
+        "if it is a constant, or keep the base positive"
+    )
 
 
 def _pow_const_backward(node: Value) -> None:
@@ -319,6 +359,8 @@ def _pow_const_backward(node: Value) -> None:
 
 def _pow_backward(node: Value) -> None:
     base, exponent = node._prev
+    if base.data < 0.0:
+        _negative_base(base.data, exponent.data)
     base.grad += _pow_slope(base.data, exponent.data) * node.grad
     if base.data > 0.0:  # d(b**e)/de = b**e * log(b); 0 at b = 0 (its limit)
         exponent.grad += node.data * math.log(base.data) * node.grad
@@ -342,13 +384,7 @@ def _power(x: float, n: float, text: str) -> float:
 def power(self: Value, other: Value | Number) -> Value:
     """self ** other, for a number or a Value exponent"""
     if isinstance(other, Value):
-        text = f"{self.data!r} ** {other.data!r}"
-        if self.data < 0.0:
-            raise ValueError(
-                f"{text}: with a Value exponent the base must be >= 0 (the gradient "
-                "with respect to the exponent needs log(base)); use a number exponent"
-            )
-        out = _power(self.data, other.data, text)
+        out = _power(self.data, other.data, f"{self.data!r} ** {other.data!r}")
         return _node(out, (self, other), "**", _pow_backward)
     n = _real(other, "Value ** exponent")
     out = _power(self.data, n, f"{self.data!r} ** {n!r}")
@@ -357,12 +393,21 @@ def power(self: Value, other: Value | Number) -> Value:
 
 def _pow_derivative(node: Value) -> tuple:
     if len(node.parents) == 1:
-        n = node._ctx
+        x, n = node._prev, node._ctx
         if n == 0.0:  # x ** 0 is constant; x ** -1 would fail at x = 0
             return (0.0,)
-        return (n * node.parents[0] ** (n - 1.0) if n != 1.0 else 1.0,)
+        if x.data == 0.0 and n < 1.0:
+            _infinite_derivative(f"x ** {n!r} at x = 0")
+        return (n * x ** (n - 1.0) if n != 1.0 else 1.0,)
     base, exponent = node.parents
-    by_exponent = node * base.log() if base.data > 0.0 else 0.0
+    b, y = base.data, exponent.data
+    if b < 0.0:
+        _negative_base(b, y)
+    by_exponent = node * base.log() if b > 0.0 else 0.0
+    if b == 0.0 and y == 0.0:  # 0 ** 0 = 1, flat in the base
+        return (0.0, by_exponent)
+    if b == 0.0 and y < 1.0:
+        _infinite_derivative(f"x ** {y!r} at x = 0")
     return (exponent * base ** (exponent - 1.0), by_exponent)
 
 
@@ -489,7 +534,13 @@ def sqrt(self: Value) -> Value:
     return _node(r, self, "sqrt", _unary_backward, 0.5 / r if r else math.inf)
 
 
-DERIVATIVES["sqrt"] = lambda node: (0.5 * node**-1.0,)
+def _sqrt_derivative(node: Value) -> tuple:
+    if node.data == 0.0:
+        _infinite_derivative("sqrt at 0")
+    return (0.5 * node**-1.0,)
+
+
+DERIVATIVES["sqrt"] = _sqrt_derivative
 
 
 def sin(self: Value) -> Value:

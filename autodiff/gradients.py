@@ -37,7 +37,14 @@ def grad(
     values, single = _as_inputs(inputs)
     if create_graph:
         found = _symbolic(output)
-        results = [found.get(v) or Value(0.0) for v in values]
+        results = []
+        for v in values:
+            g = found.get(v)
+            if g is None:
+                g = Value(0.0)
+            elif any(g is r for r in results):
+                g = g + 0.0  # its own node, so that changing one result leaves the others
+            results.append(g)
     else:
         results = _numeric(output, values)
     return results[0] if single else results
