@@ -30,14 +30,17 @@ import graphviz
 from autodiff.engine import Value
 from autodiff.graph import topological_order
 
-__all__ = ["DEFAULT_MAX_NODES", "GraphvizNotFound", "draw", "main", "render", "to_dot"]
+__all__ = [
+    "DEFAULT_MAX_NODES", "INSTALL_HELP", "GraphvizNotFound", "draw", "main", "render", "to_dot",
+]
 
 # dot needs ~5 s for 3000 values of a dense MLP graph and grows faster than linearly.
 DEFAULT_MAX_NODES = 3000
 
 _GRAPH_NAME = "autodiff"
 _RANKDIRS = ("LR", "RL", "TB", "BT")
-_INSTALL_HELP = (
+# How to install Graphviz, shared by every message about a missing `dot` (drawing, explorer).
+INSTALL_HELP = (
     "Install Graphviz (the Python package `graphviz` is only a wrapper around it) with one of:\n"
     "  sudo apt-get install graphviz            # Debian, Ubuntu\n"
     "  brew install graphviz                    # macOS\n"
@@ -76,23 +79,37 @@ class GraphvizNotFound(graphviz.ExecutableNotFound):
 
 def to_dot(
     root: Value,
-    *,
-    params: Iterable[Value] | None = None,
     rankdir: str = "LR",
     show_grad: bool = True,
     precision: int = 4,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    params: Iterable[Value] | None = None,
     legend: bool = True,
 ) -> str:
-    """Return the DOT text of the graph that computes `root` (pure Python, no Graphviz needed)."""
+    """Return the DOT text of the graph that computes `root` (pure Python, no Graphviz needed).
+
+    `rankdir` is the layout direction (LR, RL, TB or BT); `show_grad` adds each Value's grad;
+    `precision` is the number of digits shown; graphs with more than `max_nodes` Values are
+    refused (None lifts the limit); Values in `params` are coloured as parameters; `legend`
+    adds a small key of the colours used.
+    """
     body = _dot_body(root, params, rankdir, show_grad, precision, max_nodes, legend)
     return "".join([f"digraph {_GRAPH_NAME} {{\n", *body, "}\n"])
 
 
-def draw(root: Value, **opts) -> graphviz.Digraph:
-    """Return a graphviz.Digraph of `root`'s graph (inline SVG in Jupyter); opts as in to_dot."""
+def draw(
+    root: Value,
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    precision: int = 4,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    params: Iterable[Value] | None = None,
+    legend: bool = True,
+) -> graphviz.Digraph:
+    """Return a graphviz.Digraph of `root`'s graph (inline SVG in Jupyter); options as in to_dot."""
+    text = to_dot(root, rankdir, show_grad, precision, max_nodes, params, legend)
     # The Digraph's source is exactly to_dot's text: its body is every line between the braces.
-    lines = to_dot(root, **opts).split("\n")[1:-2]
+    lines = text.split("\n")[1:-2]
     return _Drawing(name=_GRAPH_NAME, body=[line + "\n" for line in lines], format="svg")
 
 
@@ -143,6 +160,8 @@ def _dot_body(root, params, rankdir, show_grad, precision, max_nodes, legend) ->
     order = graph_of(root)
     rankdir = _check_rankdir(rankdir)
     precision = _check_precision(precision)
+    show_grad = _check_flag("show_grad", show_grad)
+    legend = _check_flag("legend", legend)
     max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
     param_set = _check_params(params)
 
@@ -333,6 +352,15 @@ def _check_precision(precision: object) -> int:
     return precision
 
 
+def _check_flag(name: str, value: object) -> bool:
+    # Options may be given by position now, so a number meant for precision can land here.
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"{name} must be True or False, got {value!r}; the options in order are "
+                    f"rankdir, show_grad, precision, max_nodes, params, legend, so pass "
+                    f"{name}=True (or False) by keyword.")
+
+
 def graph_of(root: object) -> list[Value]:
     """The nodes of root's graph in topological order, or a TypeError if root is no Value."""
     if not isinstance(root, Value):
@@ -436,7 +464,7 @@ def _missing_dot_message(out: str | None, saved: str | None, fmt: str) -> str:
                  f"`dot -T{fmt} {shlex.quote(saved)} -o {shlex.quote(out)}` makes the picture.")
     target = f" to {out!r}" if out else ""
     return (f"Graphviz's `dot` program was not found on PATH, so the graph could not be "
-            f"rendered{target}. {where}\n{_INSTALL_HELP}")
+            f"rendered{target}. {where}\n{INSTALL_HELP}")
 
 
 # --- command line -----------------------------------------------------------------------

@@ -33,6 +33,7 @@ import graphviz
 
 from autodiff import graph
 from autodiff.drawing import (
+    INSTALL_HELP,
     GraphvizNotFound,
     check_max_nodes,
     format_number,
@@ -124,9 +125,12 @@ def explore(
         trace = _replay(root, nodes)
         # drawn while the graph holds this pass's gradients, so the boxes fit them
         dot_text = to_dot(root, params=params, precision=precision, max_nodes=None)
-    svg = _safe_svg(_run_dot(dot_text))
+    svg = _safe_svg(_run_dot(dot_text, out))
     heading = title if title is not None else f"Backprop explorer: {_name(trace, trace.root)}"
-    page = _page(heading, svg, _page_data(trace, precision))
+    data = _page_data(trace, precision)
+    for node, position in zip(data["nodes"], _grad_text_positions(svg, len(trace.nodes))):
+        node["grad_text"] = position
+    page = _page(heading, svg, data)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(out, page.encode("utf-8"))
     return out
@@ -221,15 +225,15 @@ def _describe(node: Value) -> str:
 # --- Graphviz ---------------------------------------------------------------------------
 
 
-def _run_dot(dot_text: str) -> str:
+def _run_dot(dot_text: str, out: str) -> str:
     """Lay the graph out with Graphviz's dot program and return the SVG text."""
     try:
         svg = graphviz.pipe("dot", "svg", dot_text.encode("utf-8"))
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFound(
-            "Graphviz's `dot` program was not found on PATH, and the explorer needs it to lay "
-            "out the graph. Install it (Debian/Ubuntu: sudo apt-get install graphviz; macOS: "
-            "brew install graphviz) and call explore again."
+            f"Graphviz's `dot` program was not found on PATH, and the explorer needs it to lay "
+            f"out the graph, so {out!r} was not written. {INSTALL_HELP}\n"
+            f"Then call explore again."
         ) from None
     except graphviz.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode("utf-8", "replace").strip()
@@ -244,6 +248,7 @@ _SVG_TAGS = frozenset({
     "svg", "g", "title", "desc", "text", "tspan", "path", "polygon", "polyline", "ellipse",
     "circle", "rect", "line", "defs", "linearGradient", "radialGradient", "stop",
 })
+_SVG_NS = "{http://www.w3.org/2000/svg}"
 _SVG_PREAMBLE = re.compile(r"<\?xml.*?\?>|<!DOCTYPE[^>]*>|<!--.*?-->", re.DOTALL)
 
 
@@ -283,6 +288,28 @@ def _safe_svg(svg: str) -> str:
             f"to_dot(root)."
         )
     return body
+
+
+def _grad_text_positions(svg: str, count: int) -> list[int | None]:
+    """For each value node n0 .. n<count-1>: which of its SVG <text> elements is the grad cell.
+
+    to_dot's box is one row of cells, label first and grad last, and dot writes the texts in
+    that order, so the grad cell is the last text starting with "grad ". Taking the first
+    would pick the label of a node labelled "grad x" instead. None: no such text was found.
+    """
+    positions: list[int | None] = [None] * count
+    for group in ElementTree.fromstring(svg).iter(f"{_SVG_NS}g"):
+        if "node" not in group.get("class", "").split():
+            continue
+        title = group.find(f"{_SVG_NS}title")
+        name = "".join(title.itertext()).strip() if title is not None else ""
+        match = re.fullmatch(r"n(\d+)", name)
+        if match is None or int(match.group(1)) >= count:
+            continue  # an op node or a legend sample
+        texts = ["".join(t.itertext()) for t in group.iter(f"{_SVG_NS}text")]
+        found = [k for k, text in enumerate(texts) if text.startswith("grad ")]
+        positions[int(match.group(1))] = found[-1] if found else None
+    return positions
 
 
 # --- the page -----------------------------------------------------------------------------
@@ -572,14 +599,12 @@ _SCRIPT = """
     }
   });
   nodes.forEach(function (n, i) { valueIndex[n.name] = i; });
+  // The grad cell of each value box: Python found its position among the box's texts
+  // (the last one reading "grad ...", so a label such as "grad x" is never overwritten).
   var gradText = nodes.map(function (n) {
-    var g = groupOf[n.name], found = null;
-    if (g) {
-      each(g.querySelectorAll("text"), function (t) {
-        if (!found && t.textContent.indexOf("grad ") === 0) { found = t; }
-      });
-    }
-    return found;
+    var g = groupOf[n.name];
+    if (!g || n.grad_text === null || n.grad_text === undefined) { return null; }
+    return g.querySelectorAll("text")[n.grad_text] || null;
   });
 
   // What lights up when node i sends gradient to its parents: its op node(s), the edge

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shutil
@@ -14,7 +15,15 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from autodiff.drawing import DEFAULT_MAX_NODES, GraphvizNotFound, draw, main, render, to_dot
+from autodiff.drawing import (
+    DEFAULT_MAX_NODES,
+    INSTALL_HELP,
+    GraphvizNotFound,
+    draw,
+    main,
+    render,
+    to_dot,
+)
 from autodiff.engine import Value, dot, sum_values
 from autodiff.graph import topological_order
 
@@ -223,6 +232,30 @@ def test_rankdir_is_written_into_the_graph_attributes():
     assert "\tgraph [rankdir=TB " in to_dot(o, rankdir="tb")
 
 
+def test_options_can_be_given_in_the_order_of_the_issue():
+    # issue 5: to_dot(root, rankdir="LR", show_grad=True, precision=4, max_nodes=...)
+    order = ["root", "rankdir", "show_grad", "precision", "max_nodes", "params", "legend"]
+    assert list(inspect.signature(to_dot).parameters) == order
+    assert list(inspect.signature(draw).parameters) == order
+    assert list(inspect.signature(render).parameters)[:3] == ["root", "path", "format"]
+    o, params = neuron()
+    assert "\tgraph [rankdir=TB " in to_dot(o, "TB")
+    assert to_dot(o, "TB") == to_dot(o, rankdir="TB")
+    assert to_dot(o, "BT", False, 2, 100, params, False) == to_dot(
+        o, rankdir="BT", show_grad=False, precision=2, max_nodes=100, params=params, legend=False)
+    assert draw(o, "TB").source == to_dot(o, "TB")
+    assert draw(o, "RL", True, 3, params=params).source == to_dot(
+        o, rankdir="RL", precision=3, params=params)
+
+
+def test_an_option_given_in_the_wrong_position_is_explained():
+    o, params = neuron()
+    with pytest.raises(ValueError, match=r"rankdir=\[.*\] is not a Graphviz direction"):
+        to_dot(o, params)  # params by position lands on rankdir
+    with pytest.raises(TypeError, match="show_grad must be True or False, got 4.*by keyword"):
+        to_dot(o, "LR", 4)  # a precision by position lands on show_grad
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "fragment"),
     [
@@ -234,6 +267,8 @@ def test_rankdir_is_written_into_the_graph_attributes():
         ({"params": 3}, TypeError, "params"),
         ({"params": "w"}, TypeError, "params"),
         ({"params": [1.0]}, TypeError, "params item 0 is float"),
+        ({"show_grad": "no"}, TypeError, "show_grad must be True or False, got 'no'"),
+        ({"legend": 1}, TypeError, "legend must be True or False, got 1"),
     ],
 )
 def test_bad_options_are_refused_with_a_sentence(kwargs, error, fragment):
@@ -436,11 +471,12 @@ def test_missing_dot_gives_one_clear_error_and_leaves_the_dot_file(monkeypatch, 
     message = str(error)
     assert str(saved) in message and "was saved" in message
     for command in INSTALL_COMMANDS:
-        assert command in message
+        assert command in message and command in INSTALL_HELP
+    assert INSTALL_HELP in message  # the explorer reuses the same text
 
     with pytest.raises(GraphvizNotFound) as shown:  # the notebook display says the same
         draw(o)._repr_mimebundle_()
-    assert all(command in str(shown.value) for command in INSTALL_COMMANDS)
+    assert INSTALL_HELP in str(shown.value)
 
 
 # --- command line ------------------------------------------------------------------------

@@ -10,16 +10,19 @@ import re
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from autodiff import Value, dot, explore, logsumexp, sum_values
+from autodiff import Value, dot, explore, logsumexp, render, sum_values
+from autodiff.drawing import INSTALL_HELP, GraphvizNotFound
 from autodiff.explorer import _safe_svg, record_backward
 from autodiff.graph import reverse_topological_order
 
 ROOT = Path(__file__).resolve().parent.parent
+SVG_NS = "{http://www.w3.org/2000/svg}"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 HOSTILE = [
@@ -268,6 +271,55 @@ def test_unsafe_svg_is_refused():
             _safe_svg(bad)
 
 
+def grad_labelled_graph() -> Value:
+    """y = x * w where the labels look like grad cells: "grad x" and "grad 1.0000"."""
+    x, w = Value(2.0, label="grad x"), Value(-3.0, label="grad 1.0000")
+    y = x * w
+    y.label = "y"
+    return y
+
+
+def svg_texts(page: Page) -> dict[str, list[str]]:
+    """Node name (n0, n1_op, ...) -> the texts of its SVG group, in document order."""
+    svg = re.search(r'<div id="graph" class="fit">(.*?)</div>', page.html, re.S).group(1)
+    texts = {}
+    for g in ElementTree.fromstring(svg).iter(f"{SVG_NS}g"):
+        if "node" in g.get("class", "").split():
+            texts[g.find(f"{SVG_NS}title").text] = [
+                "".join(t.itertext()) for t in g.iter(f"{SVG_NS}text")]
+    return texts
+
+
+def test_the_grad_cell_is_found_even_when_a_label_starts_with_grad(tmp_path):
+    page = Page(explore(grad_labelled_graph(), tmp_path / "grad-labels.html"))
+    texts = svg_texts(page)
+    labels = {n["label"]: n for n in page.data["nodes"]}
+    for label, grad in [("grad x", "grad -3.0000"), ("grad 1.0000", "grad 2.0000"),
+                        ("y", "grad 1.0000")]:
+        node = labels[label]
+        shown = texts[node["name"]]
+        assert shown[0] == label  # the label cell comes first ...
+        assert node["grad_text"] == len(shown) - 1  # ... and the page updates the grad cell
+        assert shown[node["grad_text"]] == grad
+
+
+def test_missing_dot_says_how_to_install_it_as_drawing_does(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    target = tmp_path / "page.html"
+    with pytest.raises(GraphvizNotFound) as info:
+        explore(neuron()["o"], target)
+    message = str(info.value)
+    assert INSTALL_HELP in message
+    for command in ("sudo apt-get install graphviz", "brew install graphviz",
+                    "conda install -c conda-forge graphviz"):
+        assert command in message
+    assert str(target) in message and "not written" in message
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(GraphvizNotFound) as drawing:  # drawing gives the same install help
+        render(neuron()["o"], tmp_path / "graph.svg")
+    assert INSTALL_HELP in str(drawing.value)
+
+
 def test_refuses_graphs_above_the_node_limit(tmp_path):
     x = Value(1.0, label="x")
     y = x
@@ -424,6 +476,43 @@ def test_browser_steps_through_the_backward_pass(browser, tmp_path):
     assert table_grad("x1") == "-1.5"
     assert severe_logs(browser) == []
     print(f"browser stepping test: {time.perf_counter() - started:.2f}s")
+
+
+def test_browser_updates_the_grad_cell_not_a_label_that_starts_with_grad(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    y = grad_labelled_graph()
+    names = {node.label: f"n{i}" for i, node in enumerate(record_backward(y).nodes)}
+    browser.get(Path(explore(y, tmp_path / "grad-labels.html")).as_uri())
+    assert severe_logs(browser) == []
+
+    def box_texts():
+        return {label: js(browser, "var g = Array.from(document.querySelectorAll('g.node'))"
+                                   f".filter(g => g.querySelector('title').textContent === "
+                                   f"'{name}')[0];"
+                                   "return Array.from(g.querySelectorAll('text'),"
+                                   " t => t.textContent);")
+                for label, name in names.items()}
+
+    start = box_texts()
+    assert start["grad x"][0] == "grad x" and start["grad x"][-1] == "grad 0.0000"
+    assert start["grad 1.0000"][0] == "grad 1.0000" and start["grad 1.0000"][-1] == "grad 0.0000"
+    step = browser.find_element(By.ID, "step")
+    step.click()  # the seed
+    step.click()  # y = x * w sends gradient to both
+    assert not step.is_enabled()
+    done = box_texts()
+    assert done["grad x"][0] == "grad x" and done["grad x"][-1] == "grad -3.0000"
+    assert done["grad 1.0000"][0] == "grad 1.0000"
+    assert done["grad 1.0000"][-1] == "grad 2.0000"
+    assert done["y"][-1] == "grad 1.0000"
+    changed = js(browser, "return Array.from(document.querySelectorAll('text.grad-changed'),"
+                          " t => t.textContent).sort();")
+    assert changed == ["grad -3.0000", "grad 2.0000"]  # the grad cells, not the labels
+    names_in_table = [td.text for td in
+                      browser.find_elements(By.CSS_SELECTOR, "#grads tbody td:first-child")]
+    assert "grad x" in names_in_table and "grad 1.0000" in names_in_table
+    assert severe_logs(browser) == []
 
 
 def test_browser_shows_hostile_labels_as_text(browser, tmp_path):
