@@ -23,7 +23,11 @@ def _check_args(name: str, n: Any, noise: Any, seed: Any, min_n: int) -> None:
         raise ValueError(f"{name}: n is {n!r}, but at least {min_n} points are needed.")
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
         raise TypeError(f"{name}: noise must be a number, got {noise!r}; pass e.g. noise=0.1.")
-    if not (math.isfinite(noise) and noise >= 0):
+    try:
+        finite = math.isfinite(noise)
+    except OverflowError:  # an int such as 10 ** 400
+        finite = False
+    if not (finite and noise >= 0):
         raise ValueError(f"{name}: noise is {noise!r}; pass a finite number >= 0.")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"{name}: seed must be an int, got {seed!r}; pass e.g. seed=0.")
@@ -62,7 +66,12 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
 def make_circles(n: int = 100, noise: float = 0.1, factor: float = 0.5, seed: int = 0) -> Dataset:
     """A unit circle (label 0) around a smaller circle of radius factor (label 1)."""
     _check_args("make_circles", n, noise, seed, 2)
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+        raise TypeError(
+            f"make_circles: factor must be a number, got {factor!r}; "
+            "pass the inner radius as a number in (0, 1) such as factor=0.5."
+        )
+    if not 0 < factor < 1:  # also refuses NaN
         raise ValueError(
             f"make_circles: factor is {factor!r}; pass the inner radius as a number in (0, 1)."
         )

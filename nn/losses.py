@@ -31,7 +31,13 @@ def _as_target(name: str, i: int, t: Any, lo: float = -math.inf, hi: float = mat
     """Return t as a float in [lo, hi], or raise a clear error."""
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise TypeError(f"{name}: target {i} is {t!r}; pass plain numbers as targets.")
-    t = float(t)
+    try:
+        t = float(t)
+    except OverflowError:  # an int such as 10 ** 400
+        raise ValueError(
+            f"{name}: target {i} is an integer too large for a float; targets must be "
+            "finite numbers."
+        ) from None
     if not math.isfinite(t):
         raise ValueError(f"{name}: target {i} is {t!r}; targets must be finite numbers.")
     if not lo <= t <= hi:
@@ -77,8 +83,14 @@ def bce(
 ) -> Value:
     """Binary cross-entropy from probabilities in [0, 1], clipped to [eps, 1 - eps]."""
     probs, targets = _pair("bce", probs, targets)
-    if not (isinstance(eps, numbers.Real) and 0.0 < eps < 0.5):
-        raise ValueError(f"bce: eps is {eps!r}; pass a small positive number such as 1e-7.")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(
+            f"bce: eps must be a number, got {eps!r}; pass a small positive number such as 1e-7."
+        )
+    if not 0.0 < eps < 0.5:  # also refuses NaN
+        raise ValueError(
+            f"bce: eps is {eps!r}; pass a small positive number below 0.5 such as 1e-7."
+        )
     n = len(probs)
     logs, coefs = [], []
     const = 0.0  # contribution of clipped terms, which carry no gradient (as in Keras)
@@ -147,10 +159,15 @@ def softmax_cross_entropy(
     k = None
     lses, picks = [], []
     for i, (row, t) in enumerate(zip(rows, targets)):
-        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or not row:
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
             raise TypeError(
-                f"softmax_cross_entropy: logits {i} is {row!r}; pass one non-empty list "
+                f"softmax_cross_entropy: logits {i} is {row!r}, not a list; pass one list "
                 "of class scores per example."
+            )
+        if not row:
+            raise ValueError(
+                f"softmax_cross_entropy: logits {i} is {row!r}, an empty list; pass one "
+                "score per class (at least one) for every example."
             )
         if k is None:
             k = len(row)

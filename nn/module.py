@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from autodiff import Value, dot
@@ -59,15 +59,31 @@ def _make_rng(rng: random.Random | None, seed: int) -> random.Random:
 
 
 def _check_inputs(x: Any, nin: int, who: object) -> Sequence:
-    """Return x if it is a sequence of nin numbers or Values, else raise a clear error."""
-    if isinstance(x, (Value, numbers.Real)) and nin == 1:
-        return [x]
-    try:
+    """Return x if it is a list or tuple of nin numbers or Values, else raise a clear error."""
+    kind = type(x)
+    if kind is list or kind is tuple:  # the usual case first: one type test, one len
         n = len(x)
-    except TypeError:
+    elif isinstance(x, (Value, numbers.Real)) and nin == 1:
+        return [x]
+    elif isinstance(x, (Mapping, Set, str, bytes, bytearray)):
+        if isinstance(x, Mapping):
+            why = "a mapping is not a list of inputs (the network would read its keys)"
+        elif isinstance(x, Set):
+            why = "a set has no fixed order, so its items cannot be matched to the weights"
+        else:
+            why = "text is not a list of numbers"
         raise TypeError(
-            f"{who!r} expects a list of {nin} inputs, got {x!r}; pass a list such as [0.5] * {nin}."
-        ) from None
+            f"{who!r} expects a list of {nin} inputs, got the {kind.__name__} {x!r}; {why}. "
+            f"Pass a list or tuple such as [0.5] * {nin}."
+        )
+    else:
+        try:
+            n = len(x)
+        except TypeError:
+            raise TypeError(
+                f"{who!r} expects a list of {nin} inputs, got {x!r}; "
+                f"pass a list such as [0.5] * {nin}."
+            ) from None
     if n != nin:
         raise ValueError(
             f"{who!r} expects {nin} inputs, got {n} ({x!r}); pass exactly {nin} numbers or Values."
@@ -105,6 +121,13 @@ class Module:
     def state_dict(self) -> dict[str, float]:
         """Return a new dict mapping each parameter name to its current float value."""
         return {name: p.data for name, p in self.named_parameters()}
+
+    def __repr__(self) -> str:
+        try:
+            n = len(self.parameters())
+        except Exception:  # a half-built subclass: still give a usable repr
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}({n} parameter{'' if n == 1 else 's'})"
 
     def load_state_dict(self, state: Any) -> None:
         """Set every parameter from state; everything is checked before anything changes."""
@@ -144,7 +167,13 @@ def check_state(
                 f"{where}: parameter {name!r} must be a number, got {value!r}; "
                 "use the output of state_dict()."
             )
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(
+                f"{where}: parameter {name!r} is {_describe_huge(value)}, too large for a float; "
+                "re-save the model from finite weights."
+            ) from None
         if not math.isfinite(value):
             raise ValueError(
                 f"{where}: parameter {name!r} is {value!r}, not a finite number; "
@@ -152,6 +181,17 @@ def check_state(
             )
         values[name] = value
     return values
+
+
+def _describe_huge(value: numbers.Real) -> str:
+    """Name a number too large for a float without printing hundreds of digits."""
+    if isinstance(value, int):
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1  # at most one too many
+        if abs(value) < 10 ** (digits - 1):
+            digits -= 1
+        return f"a {'negative ' if value < 0 else ''}{digits}-digit integer"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({type(value).__name__})"
 
 
 class Neuron(Module):

@@ -18,6 +18,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from autodiff import Value
+
 from .module import Module, check_state
 
 FORMAT = "autodiff.nn"
@@ -67,9 +69,34 @@ def save(module: Module, path: PathLike) -> None:
         "parameters": state,
     }
     text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise NotADirectoryError(
+                f"cannot save to {str(path)!r}: {str(folder)!r} is a file, not a folder; "
+                "choose a path inside an existing folder."
+            )
+        raise FileNotFoundError(
+            f"cannot save to {str(path)!r}: the folder {str(folder)!r} does not exist; "
+            "create it first (e.g. os.makedirs) or choose a path inside an existing folder."
+        )
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"cannot save to {str(path)!r}: it is a folder; give a file name such as "
+            f"{str(path / 'model.json')!r}."
+        )
     # write a temporary file next to the target, then rename it over the target:
     # readers see either the old file or the complete new one, never a partial write
-    fd, tmp = _create_temp(path.parent, path.name)
+    try:
+        fd, tmp = _create_temp(folder, path.name)
+    except OSError as error:
+        message = (
+            f"cannot save to {str(path)!r}: creating a temporary file in {str(folder)!r} "
+            f"failed ({error.strerror or error}); check that the folder is writable and has space"
+        )
+        if error.errno is None:
+            raise type(error)(message) from error
+        raise type(error)(error.errno, message) from error
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -131,6 +158,25 @@ def load(module: Module, path: PathLike) -> Module:
             "nn.save (pickle is never loaded, as it can run arbitrary code)."
         )
     try:
+        updates = _read_values(module, raw, where)
+    except RecursionError:
+        raise ValueError(
+            f"{where} is not a saved model: its JSON is nested too deeply; "
+            "nn.load only reads files written by nn.save."
+        ) from None
+    # everything is valid: only now touch the model
+    for p, value in updates:
+        p.data = value
+    return module
+
+
+def _read_values(module: Module, raw: bytes, where: str) -> list[tuple[Value, float]]:
+    """Parse and check a saved file's bytes against module; return (parameter, value) pairs.
+
+    Raises ValueError for anything but a well-formed file for this architecture
+    (RecursionError for JSON nested too deeply is left to the caller).
+    """
+    try:
         document = json.loads(
             raw.decode("utf-8"),
             parse_constant=_reject_constant,
@@ -171,7 +217,4 @@ def load(module: Module, path: PathLike) -> Module:
     values = check_state(
         document.get("parameters"), [name for name, _ in named], f"{where}: parameters", ValueError
     )
-    # everything is valid: only now touch the model
-    for name, p in named:
-        p.data = values[name]
-    return module
+    return [(p, values[name]) for name, p in named]

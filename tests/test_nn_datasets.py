@@ -2,6 +2,7 @@
 
 import math
 import random
+import re
 
 import pytest
 
@@ -125,3 +126,23 @@ def test_bad_factor_and_k():
         datasets.make_spirals(k=1)
     with pytest.raises(TypeError, match="k must be an int, got 2.5"):
         datasets.make_spirals(k=2.5)
+
+
+@pytest.mark.parametrize("factor", ["a", None, True, [0.5]])
+def test_circles_factor_of_the_wrong_type(factor):
+    with pytest.raises(
+        TypeError, match=rf"make_circles: factor must be a number, got {re.escape(repr(factor))}"
+    ):
+        datasets.make_circles(factor=factor)
+
+
+@pytest.mark.parametrize("factor", [0, 1, -0.5, float("nan"), float("inf")])
+def test_circles_factor_out_of_range(factor):
+    with pytest.raises(ValueError, match=f"make_circles: factor is {factor!r}; pass the inner"):
+        datasets.make_circles(factor=factor)
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+def test_noise_too_large_for_a_float(make):
+    with pytest.raises(ValueError, match="noise is 1000000000.*; pass a finite number >= 0"):
+        make(noise=10**400)

@@ -1,6 +1,7 @@
 """Tests for nn.losses: values and gradients against hand-derived formulas."""
 
 import math
+import re
 
 import pytest
 
@@ -233,3 +234,31 @@ def test_l2_bad_input():
         losses.l2([])
     with pytest.raises(TypeError, match="parameter 1 is 2.0, not a Value"):
         losses.l2([Value(1.0), 2.0])
+
+
+@pytest.mark.parametrize("eps", ["x", None, True, [1e-7]])
+def test_bce_eps_of_the_wrong_type(eps):
+    with pytest.raises(TypeError, match=rf"bce: eps must be a number, got {re.escape(repr(eps))}"):
+        losses.bce([Value(0.5)], [1], eps=eps)
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-7, 0.5, float("nan")])
+def test_bce_eps_out_of_range(eps):
+    with pytest.raises(ValueError, match=f"bce: eps is {eps!r}; pass a small positive number"):
+        losses.bce([Value(0.5)], [1], eps=eps)
+
+
+def test_softmax_cross_entropy_empty_row_is_a_bad_value():
+    with pytest.raises(ValueError, match=r"logits 1 is \[\], an empty list"):
+        losses.softmax_cross_entropy([[Value(1.0)], []], [0, 0])
+
+
+def test_softmax_cross_entropy_row_not_a_list():
+    with pytest.raises(TypeError, match="logits 0 is 'ab', not a list"):
+        losses.softmax_cross_entropy(["ab"], [0])
+
+
+@pytest.mark.parametrize("loss", LIST_LOSSES)
+def test_target_too_large_for_a_float(loss):
+    with pytest.raises(ValueError, match="target 0 is an integer too large for a float"):
+        loss([Value(0.5)], [10**400])

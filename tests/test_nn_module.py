@@ -2,6 +2,7 @@
 
 import math
 import random
+import re
 
 import pytest
 
@@ -120,6 +121,13 @@ def test_one_neuron_hidden_layer_works():
 def test_single_input_may_be_a_bare_number():
     model = MLP(1, [4, 1], activation="tanh")
     assert model(0.5).data == model([0.5]).data
+    assert model(Value(0.5)).data == model((0.5,)).data == model([0.5]).data
+
+
+def test_inputs_may_be_a_tuple():
+    model = MLP(2, [3, 1], activation="tanh", seed=2)
+    assert model((0.5, -1.0)).data == model([0.5, -1.0]).data
+    assert [v.data for v in Layer(2, 2)((0.5, -1.0))] == [v.data for v in Layer(2, 2)([0.5, -1.0])]
 
 
 def test_mlp_inputs_may_be_values_and_receive_gradients():
@@ -181,6 +189,19 @@ def test_load_state_dict_rejects_bad_state_and_changes_nothing(change, error, wo
     assert [p.data for p in model.parameters()] == before
 
 
+@pytest.mark.parametrize("huge", [10**400, -(10**400)])
+def test_load_state_dict_rejects_an_int_too_large_for_a_float(huge):
+    model = MLP(2, [2, 1], seed=1)
+    before = [p.data for p in model.parameters()]
+    state = {name: 0.5 for name in model.state_dict()}
+    state["layers.0.neurons.1.w.0"] = huge
+    with pytest.raises(
+        ValueError, match=r"parameter 'layers.0.neurons.1.w.0' is a (negative )?401-digit integer"
+    ):
+        model.load_state_dict(state)
+    assert [p.data for p in model.parameters()] == before
+
+
 def test_load_state_dict_rejects_non_dict():
     with pytest.raises(TypeError, match="list"):
         MLP(2, [1]).load_state_dict([0.0, 0.0, 0.0])
@@ -204,6 +225,19 @@ def test_custom_module_subclass():
     assert m.architecture() == {"type": "Affine", "parameters": 2}
 
 
+def test_default_repr_names_the_class_and_counts_parameters():
+    class Scale(Module):
+        def __init__(self, n):
+            self.ws = [Value(1.0) for _ in range(n)]
+
+        def parameters(self):
+            return self.ws
+
+    assert repr(Scale(3)) == "Scale(3 parameters)"
+    assert repr(Scale(1)) == "Scale(1 parameter)"
+    assert repr(Module()) == "Module(0 parameters)"
+
+
 # --- bad input gets a clear error ---------------------------------------------
 
 
@@ -219,6 +253,28 @@ def test_neuron_called_with_wrong_number_of_inputs():
 def test_inputs_not_a_list():
     with pytest.raises(TypeError, match="None"):
         MLP(2, [4, 1])(None)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [{0: 1.0, 1: 2.0}, {1.0, 2.0}, frozenset({1.0, 2.0}), "ab", b"ab", {1.0: "a", 2.0: "b"}.keys()],
+    ids=["dict", "set", "frozenset", "str", "bytes", "dict keys"],
+)
+@pytest.mark.parametrize("make", [lambda: MLP(2, [3, 1]), lambda: Layer(2, 3), lambda: Neuron(2)])
+def test_inputs_that_are_not_a_list_or_tuple(make, x):
+    model = make()
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(
+        TypeError, match=f"expects a list of 2 inputs, got the .*{re.escape(repr(x))}"
+    ):
+        model(x)
+    assert [p.data for p in model.parameters()] == before
+
+
+@pytest.mark.parametrize("x", [{0: 1.0}, {1.0}, "a"], ids=["dict", "set", "str"])
+def test_one_input_model_refuses_a_mapping_set_or_text(x):
+    with pytest.raises(TypeError, match=f"got the {type(x).__name__} {re.escape(repr(x))}"):
+        MLP(1, [2, 1])(x)
 
 
 @pytest.mark.parametrize("nin", [2.0, "2", None, True])

@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -124,6 +125,47 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["model.json"]
 
 
+def test_save_into_a_missing_folder_names_the_target(tmp_path):
+    path = tmp_path / "no such folder" / "model.json"
+    with pytest.raises(FileNotFoundError) as info:
+        save(MLP(2, [1]), path)
+    message = str(info.value)
+    assert repr(str(path)) in message and "does not exist; create it first" in message
+    assert ".tmp" not in message  # not the hidden temporary file's name
+    assert os.listdir(tmp_path) == []  # no folder or file created
+
+
+def test_save_below_a_file_names_the_target(tmp_path):
+    (tmp_path / "file").write_text("x")
+    path = tmp_path / "file" / "model.json"
+    with pytest.raises(NotADirectoryError, match=f"cannot save to {re.escape(repr(str(path)))}"):
+        save(MLP(2, [1]), path)
+    assert os.listdir(tmp_path) == ["file"] and (tmp_path / "file").read_text() == "x"
+
+
+def test_save_onto_a_folder_names_the_target(tmp_path):
+    with pytest.raises(
+        IsADirectoryError, match=f"{re.escape(repr(str(tmp_path)))}: it is a folder"
+    ):
+        save(MLP(2, [1]), tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_where_the_temporary_file_cannot_be_made_names_the_target(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".model.json.0.tmp"))
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(PermissionError) as info:
+        save(MLP(2, [1]), path)
+    assert f"cannot save to {str(path)!r}" in str(info.value)
+    assert "check that the folder is writable" in str(info.value)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
 def test_save_and_load_need_a_module(tmp_path):
     with pytest.raises(TypeError, match="save expects an nn.Module"):
         save([1.0], tmp_path / "m.json")
@@ -217,6 +259,22 @@ BAD_FILES = {
     "bool value": (with_parameter("true"), "'layers.0.neurons.0.w.0' must be a number, got True"),
     "null value": (with_parameter("null"), "'layers.0.neurons.0.w.0' must be a number, got None"),
     "list value": (with_parameter("[0.5]"), r"must be a number, got \[0.5\]"),
+    "400-digit integer": (
+        with_parameter("1" * 400),
+        "parameter 'layers.0.neurons.0.w.0' is a 400-digit integer, too large for a float",
+    ),
+    "-400-digit integer": (
+        with_parameter("-" + "9" * 400),
+        "parameter 'layers.0.neurons.0.w.0' is a negative 400-digit integer",
+    ),
+    "deeply nested file": (
+        b"[" * 100_000 + b"]" * 100_000,
+        "is not a saved model: .*nested too deeply",
+    ),
+    "deeply nested value": (
+        with_parameter("[" * 100_000 + "]" * 100_000),
+        "is not a saved model: .*nested too deeply",
+    ),
 }
 
 
