@@ -302,22 +302,8 @@ def _html(text: str) -> str:
     out = []
     for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
         code = ord(ch)
-        if ch == "&":
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == '"':
-            out.append("&quot;")
-        elif ch == "'":
-            out.append("&#39;")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("<BR/>")
-        elif ch == "\t":
-            out.append(" ")
+        if ch in _HTML_ESCAPES:
+            out.append(_HTML_ESCAPES[ch])
         elif code < 0x20 or 0x7F <= code < 0xA0:
             out.append(f"\\\\x{code:02x}")
         elif 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF):
@@ -325,6 +311,19 @@ def _html(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+# How _html shows each character that is syntax somewhere on its way into the SVG.
+_HTML_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+    "\\": "\\\\",
+    "\n": "<BR/>",
+    "\t": " ",
+}
 
 
 def _describe(node: Value) -> str:
