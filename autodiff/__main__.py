@@ -1,5 +1,5 @@
 """`python -m autodiff EXPRESSION NAME=NUMBER ...`: draw the graph of a small expression."""
 
-from autodiff.drawing import main
+from autodiff.cli import main
 
 raise SystemExit(main())
