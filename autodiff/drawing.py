@@ -177,7 +177,7 @@ def _dot_body(root, params, rankdir, show_grad, precision, max_nodes, legend) ->
         op_name = f"{name}_op"
         if "op" not in used_roles:
             used_roles.append("op")
-        lines.append(f'\t{op_name} [label=<{_html(_op_text(node))}> class="op" '
+        lines.append(f'\t{op_name} [label=<{_html(shorten_label(_op_text(node)))}> class="op" '
                      f'{_ROLE_STYLE["op"]}]\n')
         for parent, edge_text in zip(node.parents, _edge_texts(node)):
             edge_label = f" [label=<{_html(edge_text)}>]" if edge_text else ""
@@ -214,7 +214,7 @@ def _value_label(node: Value, precision: int, show_grad: bool) -> str:
     """Return an HTML-like label: a one-row table of label, data and grad."""
     cells = []
     if node.label:
-        cells.append(f"<B>{_html(str(node.label))}</B>")
+        cells.append(f"<B>{_html(shorten_label(str(node.label)))}</B>")
     cells.append(f"data {format_number(node.data, precision)}")
     if show_grad:
         cells.append(f"grad {format_number(node.grad, precision)}")
@@ -281,25 +281,47 @@ def format_number(x: float, precision: int) -> str:
     return f"{x:.{precision}e}"
 
 
+def shorten_label(text: str, limit: int | None = None) -> str:
+    """`text` as drawn: cut with an ellipsis where its escaped form would pass `limit`.
+
+    Graphviz refuses an HTML-like label longer than 16384 characters, so a Value's label
+    (which keeps its full text) is shortened for drawing; the cut never splits an escape.
+    """
+    budget = LABEL_LIMIT if limit is None else limit
+    used = 0
+    for i, ch in enumerate(text):
+        used += len(_escape_char(ch))
+        if used > budget:
+            return text[:i] + "\u2026"
+    return text
+
+
 def _html(text: str) -> str:
     """Escape user text for a Graphviz HTML-like label so it shows literally.
 
     XML syntax becomes entities; a backslash is doubled because Graphviz expands escapes
     such as \\N and \\G even inside HTML-like labels (after entities are decoded); line
-    breaks become <BR/>; characters XML cannot carry are shown as \\xNN or \\uNNNN.
+    breaks become <BR/>; characters XML cannot carry, and the bidirectional overrides
+    that would reorder the text around them, are shown as \\xNN or \\uNNNN.
     """
-    out = []
-    for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
-        code = ord(ch)
-        if ch in _HTML_ESCAPES:
-            out.append(_HTML_ESCAPES[ch])
-        elif code < 0x20 or 0x7F <= code < 0xA0:
-            out.append(f"\\\\x{code:02x}")
-        elif 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF):
-            out.append(f"\\\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return "".join(map(_escape_char, text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if ch in _HTML_ESCAPES:
+        return _HTML_ESCAPES[ch]
+    if code < 0x20 or 0x7F <= code < 0xA0:
+        return f"\\\\x{code:02x}"
+    if 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF) or code in _BIDI_CONTROLS:
+        return f"\\\\u{code:04x}"
+    return ch
+
+
+# Embeddings, overrides and isolates (U+202A-202E, U+2066-2069): shown, not obeyed.
+_BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# Escaped characters allowed per label: Graphviz's limit is 16384 for the whole label.
+LABEL_LIMIT = 15_000
 
 
 # How _html shows each character that is syntax somewhere on its way into the SVG.

@@ -39,6 +39,7 @@ from autodiff.drawing import (
     check_max_nodes,
     format_number,
     graph_of,
+    shorten_label,
     to_dot,
 )
 from autodiff.engine import DERIVATIVES, Value, no_grad
@@ -347,7 +348,7 @@ def _json_number(x: float) -> float | str:
 def _name(trace: Trace, i: int) -> str:
     """How the panel names a node: its label, or its graph name n<i> (shown on hover)."""
     label = trace.nodes[i].label
-    return " ".join(str(label).split()) if label else f"n{i}"
+    return " ".join(shorten_label(str(label)).split()) if label else f"n{i}"
 
 
 def _formula(trace: Trace, i: int, index: dict[Value, int]) -> str:

@@ -475,3 +475,34 @@ def test_missing_dot_gives_one_clear_error_and_leaves_the_dot_file(monkeypatch, 
     with pytest.raises(GraphvizNotFound) as shown:  # the notebook display says the same
         draw(o)._repr_mimebundle_()
     assert INSTALL_HELP in str(shown.value)
+
+
+# --- labels Graphviz cannot take as they are --------------------------------------------
+
+
+@pytest.mark.parametrize("unit", ["a", "&", "\x07"], ids=["letters", "entities", "controls"])
+def test_a_label_beyond_graphvizs_limit_is_drawn_shortened(dot_program, tmp_path, unit):
+    label = unit * 40_000  # escaped, far beyond the 16384 characters dot accepts
+    x = Value(2.0, label=label)
+    svg = parse_svg(render(x * 3, tmp_path / "long.svg"))
+    assert x.label == label  # the Value keeps its text
+    texts = [t for t in svg_texts(svg) if t.endswith("\u2026")]
+    assert len(texts) == 1 and len(texts[0]) < len(label)
+    assert "data 2.0000" in svg_texts(svg)
+
+
+def test_long_labels_in_the_explorer_page_are_shortened_alike(dot_program, tmp_path):
+    from autodiff import explore
+
+    x = Value(2.0, label="x" * 40_000)
+    page = Path(explore(x * 3, tmp_path / "long.html")).read_text(encoding="utf-8")
+    svg = page[page.index("<svg"): page.index("</svg>")]
+    assert "\u2026" in svg and "x" * 20_000 not in svg
+
+
+@pytest.mark.parametrize("code", [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+def test_bidi_controls_are_shown_escaped_not_obeyed(code):
+    x = Value(1.0, label=f"abc{chr(code)}def")
+    text = to_dot(x * 2)
+    assert chr(code) not in text
+    assert f"abc\\\\u{code:04x}def" in text
