@@ -1,29 +1,27 @@
-# The two commands of the README:
+# Thin wrappers around ./run, for those who have make (./run needs only bash and Python):
 #   make demo   set up everything, train the moons demo, write plots and a graph SVG to out/
-#   make test   set up everything (with the test tools), then ruff and the whole pytest suite
+#   make test   set up everything (with the test tools), then ruff, mypy and the whole pytest suite
+# `./run help` lists every command; `make demo OUT=somewhere` writes elsewhere.
 OUT ?= out
 PY := .venv/bin/python
 
-.PHONY: demo test bench pictures
+.PHONY: demo test bench pictures build lock
 
 demo:
-	@bash .ci/setup demos
-	$(PY) demos/moons.py --out $(OUT)
+	@OUT=$(OUT) bash ./run demo
 
 test:
-	@bash .ci/setup dev,demos
-	$(PY) -m ruff check .
-	$(PY) -m pytest
+	@bash ./run test
 
 bench:
-	@bash .ci/setup bench,demos
-	$(PY) benchmarks/run.py
+	@bash ./run bench
 
 # Regenerate the pictures the README shows (committed in demos/pictures/).
 pictures:
-	@bash .ci/setup demos
-	$(PY) demos/moons.py --out $(OUT)
-	$(PY) demos/graph_tour.py --out $(OUT)
-	mkdir -p demos/pictures
-	cp $(OUT)/moons_boundary.png $(OUT)/moons_curves.png $(OUT)/moons_neuron.svg \
-		$(OUT)/graph_tour_expression.svg demos/pictures/
+	@OUT=$(OUT) bash ./run pictures
+
+build:
+	@bash ./run build
+
+lock:
+	@bash ./run lock

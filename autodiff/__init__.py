@@ -1,5 +1,8 @@
 """autodiff: a scalar reverse-mode automatic differentiation engine."""
 
+# The one place the version is written (pyproject.toml reads it; see CHANGELOG.md).
+__version__ = "0.2.0.dev0"
+
 from autodiff.checks import GradcheckError, gradcheck
 from autodiff.drawing import draw, render, to_dot
 from autodiff.engine import (
