@@ -17,6 +17,7 @@ from autodiff.engine import (
 from autodiff.explorer import explore
 from autodiff.gradients import grad
 from autodiff.graph import GraphCycleError, topological_order
+from autodiff.higher_order import hessian, hvp, jacobian, jvp
 
 __all__ = [
     "GradcheckError",
@@ -27,6 +28,10 @@ __all__ = [
     "explore",
     "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
     "log_softmax",
     "logsumexp",
     "no_grad",
