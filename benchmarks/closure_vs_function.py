@@ -18,59 +18,63 @@ import gc
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
+
+NodeOp = Callable[["ClosureNode", float], "ClosureNode"]
 
 
 class ClosureNode:
     __slots__ = ("data", "grad", "parents", "_backward")
 
-    def __init__(self, data, parents=()):
+    def __init__(self, data: float, parents: tuple[ClosureNode, ...] = ()) -> None:
         self.data = data
         self.grad = 0.0
         self.parents = parents
-        self._backward = None
+        self._backward: Callable[..., None] | None = None
 
 
-def cyclic_mul(x, c):
+def cyclic_mul(x: ClosureNode, c: float) -> ClosureNode:
     out = ClosureNode(x.data * c, (x,))
 
-    def _backward():
+    def _backward() -> None:
         x.grad += c * out.grad  # captures out: out -> closure -> cell -> out
 
     out._backward = _backward
     return out
 
 
-def cyclic_add(x, c):
+def cyclic_add(x: ClosureNode, c: float) -> ClosureNode:
     out = ClosureNode(x.data + c, (x,))
 
-    def _backward():
+    def _backward() -> None:
         x.grad += out.grad
 
     out._backward = _backward
     return out
 
 
-def acyclic_mul(x, c):
+def acyclic_mul(x: ClosureNode, c: float) -> ClosureNode:
     out = ClosureNode(x.data * c, (x,))
 
-    def _backward(g):  # the caller passes out.grad; nothing refers back to out
+    def _backward(g: float) -> None:  # the caller passes out.grad; nothing refers back to out
         x.grad += c * g
 
     out._backward = _backward
     return out
 
 
-def acyclic_add(x, c):
+def acyclic_add(x: ClosureNode, c: float) -> ClosureNode:
     out = ClosureNode(x.data + c, (x,))
 
-    def _backward(g):
+    def _backward(g: float) -> None:
         x.grad += g
 
     out._backward = _backward
     return out
 
 
-def run_closures(n, mul, add, pass_grad):
+def run_closures(n: int, mul: NodeOp, add: NodeOp, pass_grad: bool) -> float:
     x0 = ClosureNode(1.0)
     x = x0
     for _ in range(n):
@@ -78,6 +82,7 @@ def run_closures(n, mul, add, pass_grad):
     x.grad = 1.0
     node = x
     while node.parents:  # a chain: walk it without a topological sort
+        assert node._backward is not None  # every non-leaf has one
         if pass_grad:
             node._backward(node.grad)
         else:
@@ -86,7 +91,7 @@ def run_closures(n, mul, add, pass_grad):
     return x0.grad
 
 
-def run_functions(n):
+def run_functions(n: int) -> float:
     sys.path.insert(0, __file__.rsplit("/", 2)[0])
     from autodiff import Value
 
@@ -98,7 +103,7 @@ def run_functions(n):
     return x0.grad
 
 
-def tracked_per_node(build):
+def tracked_per_node(build: Callable[[], Any]) -> float:
     gc.collect()
     before = len(gc.get_objects())
     keep = build()
@@ -107,14 +112,14 @@ def tracked_per_node(build):
     return (after - before) / 2000
 
 
-def main():
+def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    variants = {
+    variants: dict[str, Callable[[], float]] = {
         "closure, cyclic": lambda: run_closures(n, cyclic_mul, cyclic_add, False),
         "closure, acyclic": lambda: run_closures(n, acyclic_mul, acyclic_add, True),
         "function": lambda: run_functions(n),
     }
-    times = {name: [] for name in variants}
+    times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(5):
         for name, run in variants.items():
             gc.collect()
@@ -123,8 +128,8 @@ def main():
             times[name].append(time.perf_counter() - t0)
     from autodiff import Value
 
-    def chain_of(mul, add):
-        def build():
+    def chain_of(mul: NodeOp, add: NodeOp) -> Callable[[], ClosureNode]:
+        def build() -> ClosureNode:
             x = ClosureNode(1.0)
             for _ in range(1000):
                 x = add(mul(x, 1.0001), 0.0001)
@@ -132,7 +137,7 @@ def main():
 
         return build
 
-    def value_chain():
+    def value_chain() -> Value:
         x = Value(1.0)
         for _ in range(1000):
             x = x * 1.0001 + 0.0001
