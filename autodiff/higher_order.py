@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from autodiff import graph
 from autodiff.engine import DERIVATIVES, Value, _enable_grad, dot, no_grad, sum_values
@@ -97,10 +97,10 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     """
     output = _output("hessian", output)
     values = _values("hessian", "inputs", inputs)
-    first = cast("list[Value]", grad(output, values, create_graph=True))
+    first = grad(output, values, create_graph=True)
     rows = []
     for i, g in enumerate(first):
-        row = cast("list[float]", grad(g, values))
+        row = grad(g, values)
         rows.append(_finite_row("hessian", row, i, values))
     return rows
 
@@ -111,7 +111,7 @@ def jacobian(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[list[flo
     values = _values("jacobian", "inputs", inputs)
     rows = []
     for i, out in enumerate(outs):
-        row = cast("list[float]", grad(out, values))
+        row = grad(out, values)
         rows.append(_finite_row("jacobian", row, i, values))
     return rows
 
@@ -130,10 +130,10 @@ def hvp(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list
             f"hvp: vector has {len(v)} numbers but there are {len(values)} inputs; "
             "give one number per input."
         )
-    first = cast("list[Value]", grad(output, values, create_graph=True))
+    first = grad(output, values, create_graph=True)
     with _enable_grad():  # the dot product must be recorded even inside no_grad()
         directional = dot(first, v)
-    result = cast("list[float]", grad(directional, values))
+    result = grad(directional, values)
     return _finite_row("hvp", result, 0, values)
 
 

@@ -3,6 +3,7 @@
 from . import datasets, losses
 from .module import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam
+from .second_order import LevenbergMarquardt, Newton
 from .serialize import load, save
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "Newton",
+    "LevenbergMarquardt",
     "save",
     "load",
     "losses",
