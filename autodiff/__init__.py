@@ -16,12 +16,13 @@ from autodiff.engine import (
 )
 from autodiff.explorer import explore
 from autodiff.gradients import grad
-from autodiff.graph import GraphCycleError, topological_order
+from autodiff.graph import GraphCycleError, NonFiniteGradientError, topological_order
 from autodiff.higher_order import hessian, hvp, jacobian, jvp
 
 __all__ = [
     "GradcheckError",
     "GraphCycleError",
+    "NonFiniteGradientError",
     "Value",
     "dot",
     "draw",

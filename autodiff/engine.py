@@ -1,31 +1,273 @@
 """The engine: `Value`, a scalar node of a computation graph, and its ops.
 
-Every op below is one block: the forward computation, the node it creates and
-its local backward rule right next to it. A node points to a shared, per-op
-backward function (called with the node) instead of owning a closure: a
-closure that captures its own output node makes every graph cyclic garbage,
-which CPython's cyclic collector then spends most of a training step on.
-Here a graph is freed by reference counting alone. The README's design
-section has the measurements.
+Every op is a method of `Value` and one block: the forward computation, the
+node it creates, and its local derivative in two adjacent forms - the float
+form the fast backward uses (inside the method, or in the rule right below
+it) and, in the `@derivative(...)` line above it, the same derivative as a
+Value expression, which `grad(..., create_graph=True)`, `jvp` and the
+explorer use. Search for `def tanh` and both are on screen.
 
-Each op also registers, in `DERIVATIVES`, its local derivatives written as
-Value expressions; `grad(..., create_graph=True)` uses them to build
-gradients that can be differentiated again.
+A node points to a shared, per-op backward function (called with the node)
+instead of owning a closure: a closure that captures its own output node makes
+every graph cyclic garbage, which CPython's cyclic collector then spends most
+of a training step on. Here a graph is freed by reference counting alone. The
+README's design notes have the measurements.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import repeat
+from contextvars import ContextVar
+from itertools import count, repeat
 from operator import attrgetter
-from operator import mul as mul_
+from operator import mul as _mul
+from typing import Any, TypeVar
 
 from autodiff import graph
 
 Number = int | float
+Rule = Callable[["Value"], None]
+Derivative = Callable[["Value"], tuple[Any, ...]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Local derivatives as Value expressions, for higher-order gradients and forward mode:
+# DERIVATIVES[op](node) -> one entry per parent, each a Value or a float.
+DERIVATIVES: dict[str, Derivative] = {}
+
+
+def derivative(op: str, rule: Derivative) -> Callable[[F], F]:
+    """Register `rule` as op's local derivatives in Value form; the method is left as is."""
+
+    def register(method: F) -> F:
+        DERIVATIVES[op] = rule
+        return method
+
+    return register
+
+
+# ---------------------------------------------------------------------------
+# Recording: on unless inside no_grad(), separately for each thread and asyncio task
+
+_recording: ContextVar[bool] = ContextVar("autodiff_recording", default=True)
+_is_recording = _recording.get
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager in which ops record no parents: for updates and inference.
+
+    It holds for the current thread or asyncio task only, like PyTorch's.
+    """
+    token = _recording.set(False)
+    try:
+        yield
+    finally:
+        _recording.reset(token)
+
+
+@contextmanager
+def _enable_grad() -> Iterator[None]:
+    token = _recording.set(True)
+    try:
+        yield
+    finally:
+        _recording.reset(token)
+
+
+# ---------------------------------------------------------------------------
+# Checking numbers
+
+
+def _real(x: object, where: str) -> float:
+    """`x` as a finite float, or a TypeError/ValueError that names it."""
+    kind = type(x)
+    if kind is float:
+        if x - x == 0.0:  # type: ignore[operator]  # false for inf and NaN
+            return x  # type: ignore[return-value]
+    elif kind is int:
+        try:
+            return float(x)  # type: ignore[arg-type]
+        except OverflowError:
+            raise ValueError(
+                f"{where}: the integer {x} is too large for a float; scale it down"
+            ) from None
+    elif kind is bool or isinstance(x, Value) or not isinstance(x, numbers.Real):
+        hint = "use the Value itself" if isinstance(x, Value) else "pass an int or a float"
+        raise TypeError(f"{where} needs a real number, got {x!r} ({kind.__name__}); {hint}")
+    else:  # other real numbers, e.g. numpy scalars or Fractions
+        try:
+            x = float(x)
+        except OverflowError:
+            raise ValueError(f"{where}: {x!r} is too large for a float; scale it down") from None
+    if math.isfinite(x):  # type: ignore[arg-type]
+        return x  # type: ignore[return-value]
+    raise ValueError(f"{where} needs a finite number, got {x!r}; NaN and infinity are refused")
+
+
+def _data(x: Value | Number, op: str) -> float:
+    """The float behind an operand: a Value's data or a checked number."""
+    return x.data if isinstance(x, Value) else _real(x, f"Value {op} operand")
+
+
+def _bad_data(op: str, operands: Sequence[object]) -> Exception:
+    """The error for an op whose operands hold data that was set by hand to a non-number."""
+    for v in operands:
+        if isinstance(v, Value) and (type(v.data) not in (float, int) or v.data != v.data):
+            return TypeError(
+                f"op {op!r}: {v!r} has .data = {v.data!r} ({type(v.data).__name__}), set by "
+                "hand; a Value's data must be a finite float - assign a number, e.g. v.data = 0.5"
+            )
+    return TypeError(f"op {op!r} cannot combine {', '.join(map(repr, operands))}")
+
+
+def _overflow_message(data: float, parents: Any, op: str, ctx: object) -> str:
+    values = parents if parents.__class__ is tuple else (parents,)
+    for v in values:
+        if not math.isfinite(v.data):
+            return (
+                f"op {op!r}: its input {v!r} has .data = {v.data!r}, set by hand; a Value's "
+                "data must be a finite float - assign a finite number"
+            )
+    shown = ", ".join(repr(p.data) for p in values[:4]) + (", ..." if len(values) > 4 else "")
+    constant = f" and the number {ctx!r}" if isinstance(ctx, float) else ""
+    return (
+        f"op {op!r} on {shown}{constant} gives {data!r}: the result is beyond the float "
+        "range (about 1.8e308); scale the inputs down"
+    )
+
+
+_new = object.__new__
+_next_id = count().__next__  # creation order, which graph.py sorts by
+
+
+def _node(data: float, parents: Any, op: str, backward: Rule, ctx: Any = None) -> Value:
+    """Create an op's output node (no validation: the op has done it).
+
+    `parents` is the single parent itself for one-parent ops, else a tuple.
+    Under no_grad() the node keeps no parents; its `_ctx` keeps the op's name
+    so that differentiating it can say why there is nothing to differentiate.
+    """
+    if data - data != 0.0:  # inf (or NaN): the result left the float range
+        raise OverflowError(_overflow_message(data, parents, op, ctx))
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._id = _next_id()
+    if _is_recording():
+        out.op = op
+        out._prev = parents
+        out._backward = backward
+        out._ctx = ctx
+    else:
+        out.op = ""
+        out._prev = ()
+        out._backward = None
+        out._ctx = op  # a str: "computed by this op under no_grad()"
+    return out
+
+
+def _unary_backward(node: Value) -> None:
+    """parent.grad += local derivative (kept in _ctx at forward time) * node.grad"""
+    node._prev.grad += node._ctx * node.grad
+
+
+def _constant_derivative(node: Value) -> tuple[Any, ...]:
+    return (node._ctx,)
+
+
+def _scaled_product(factors: Iterable[float], divisor: float = 1.0) -> float:
+    """prod(factors) / divisor with no overflow or underflow on the way (frexp/ldexp)."""
+    mantissa, exponent = 1.0, 0
+    for f in factors:
+        m, e = math.frexp(f)
+        mantissa, e2 = math.frexp(mantissa * m)
+        exponent += e + e2
+    m, e = math.frexp(divisor)
+    mantissa /= m
+    exponent -= e
+    try:
+        return math.ldexp(mantissa, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, mantissa)
+
+
+def _careful(result: float, factors: tuple[float, ...], divisor: float = 1.0) -> float:
+    """`result` (a product computed the fast way) unless it overflowed or underflowed."""
+    if result - result == 0.0 and (result != 0.0 or 0.0 in factors):
+        return result
+    return _scaled_product(factors, divisor)
+
+
+def _infinite_derivative(what: str) -> None:
+    raise ZeroDivisionError(
+        f"the derivative of {what} is infinite; grad(create_graph=True) cannot build it"
+    )
+
+
+def _negative_base(base: float, exponent: float) -> None:
+    raise ValueError(
+        f"the gradient of {base!r} ** {exponent!r} with respect to the exponent needs "
+        f"log({base!r}), which is not a real number; make the exponent a plain number "
+        "if it is a constant, or keep the base positive"
+    )
+
+
+def _power(x: float, n: float, text: str) -> float:
+    """x ** n for floats, with the op's domain errors spelled out."""
+    if x < 0.0 and n != int(n):
+        raise ValueError(
+            f"{text}: a negative base with a non-integer exponent has no real value; "
+            "use abs() on the base or an integer exponent"
+        )
+    if x == 0.0 and n < 0.0:
+        raise ZeroDivisionError(f"{text}: 0 cannot be raised to a negative power")
+    try:
+        out: float = x**n
+    except OverflowError:
+        raise OverflowError(f"{text} is too large for a float") from None
+    return out
+
+
+def _pow_slope(x: float, n: float, out: float, g: float) -> float:
+    """g * d(x**n)/dx = g * n * x**(n-1) for a number exponent, edge cases at x = 0 included."""
+    if n == 0.0:
+        return 0.0
+    if x == 0.0:
+        slope = 1.0 if n == 1.0 else (0.0 if n > 1.0 else math.inf)
+        return slope * g
+    try:
+        fast = n * x ** (n - 1.0) * g
+    except OverflowError:
+        fast = math.inf
+    return _careful(fast, (n, out, g), x)  # n * x**n / x * g when x**(n-1) overflows
+
+
+def _sigmoid_and_slope(x: float) -> tuple[float, float]:
+    """(sigmoid(x), sigmoid'(x)) for any finite x; the slope as s(x)*s(-x), never 1 - 1."""
+    if x >= 0.0:
+        e = math.exp(-x)
+        s = 1.0 / (1.0 + e)
+        return s, s * (e * s)
+    e = math.exp(x)  # never overflows for x < 0
+    s = e / (1.0 + e)
+    return s, s / (1.0 + e)
+
+
+def _tanh_tail_slope(x: float) -> float:
+    """1 - tanh(x)^2 as 4e^-2|x| / (1 + e^-2|x|)^2, for |tanh(x)| >= 0.5 where 1 - t*t cancels."""
+    e = math.exp(-2.0 * abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+_CUT = (
+    "{what} would turn a Value into a plain number and cut the graph, so gradients would "
+    "silently miss this path; use the Value's own methods (v.exp(), v.log(), v.tanh(), "
+    "v.sqrt(), ...) to stay on the graph, or v.data if you really want the number"
+)
 
 
 class Value:
@@ -33,9 +275,19 @@ class Value:
 
     # _prev holds the parents: a Value for one-parent ops, a tuple otherwise.
     # One parent needs no tuple, which saves a GC-tracked object per node.
-    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx", "_pending")
+    # _id is the creation number graph.py orders by.
+    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx", "_id")
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    data: float
+    grad: float
+    label: str
+    op: str
+    _prev: Any  # Value | tuple[Value, ...]
+    _backward: Rule | None
+    _ctx: Any  # whatever the op's rule needs, e.g. a local derivative known at forward time
+    _id: int
+
+    def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(
                 f"Value label must be a str, got {label!r} ({type(label).__name__}); "
@@ -45,26 +297,55 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self._prev: Value | tuple[Value, ...] = ()
+        self._prev = ()
         self._backward = None
         self._ctx = None
-        self._pending = 0  # a graph walk's counter, see graph.reverse_topological_order
+        self._id = _next_id()
 
     def __repr__(self) -> str:
         label = f"{self.label!r}, " if self.label else ""
-        return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+        try:
+            return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+        except (TypeError, ValueError):  # data or grad set by hand to a non-number
+            return f"Value({label}data={self.data!r}, grad={self.grad!r})"
 
+    def __format__(self, spec: str) -> str:
+        """f"{v:.4f}" formats the data; f"{v}" is the repr."""
+        return format(self.data, spec) if spec else repr(self)
+
+    # A Value never silently becomes a plain number: that would cut the graph.
     def __float__(self) -> float:
-        return self.data
+        raise TypeError(_CUT.format(what="float(v) (or math.*(v))"))
+
+    def __int__(self) -> int:
+        raise TypeError(_CUT.format(what="int(v)"))
+
+    def __index__(self) -> int:
+        raise TypeError(_CUT.format(what="using a Value as an index"))
+
+    def __complex__(self) -> complex:
+        raise TypeError(_CUT.format(what="complex(v)"))
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise TypeError(_CUT.format(what="round(v)"))
+
+    def __trunc__(self) -> int:
+        raise TypeError(_CUT.format(what="math.trunc(v)"))
+
+    def __floor__(self) -> int:
+        raise TypeError(_CUT.format(what="math.floor(v)"))
+
+    def __ceil__(self) -> int:
+        raise TypeError(_CUT.format(what="math.ceil(v)"))
 
     @property
     def parents(self) -> tuple[Value, ...]:
         """The Values this node was computed from, in order; () for a leaf."""
         prev = self._prev
-        return prev if prev.__class__ is tuple else (prev,)
+        return prev if prev.__class__ is tuple else (prev,)  # type: ignore[no-any-return]
 
     @parents.setter
-    def parents(self, values: tuple[Value, ...]) -> None:
+    def parents(self, values: Iterable[Value]) -> None:
         # For experiments, e.g. to see the cycle check; keeps the shape the op's rule expects.
         values = tuple(values)
         for v in values:
@@ -78,13 +359,17 @@ class Value:
             )
         single = len(values) == 1 and self._prev.__class__ is not tuple
         self._prev = values[0] if single else values
+        if any(v._id >= self._id or v._id == graph.EDITED for v in values):
+            self._id = graph.EDITED  # creation order no longer sorts this graph
 
     def backward(self) -> None:
         """Accumulate d(self)/d(node) into `.grad` of every node of this graph.
 
         Leaves accumulate across calls (call `zero_grad` or an optimizer's
         `zero_grad` between steps); intermediate nodes hold this call's values.
+        A call that raises changes no `.grad`.
         """
+        _refuse_detached(self, "backward()")
         graph.backward(self)
 
     def zero_grad(self) -> None:
@@ -93,305 +378,307 @@ class Value:
 
     # Comparisons look at data. `==` is deliberately left as identity so that
     # Values stay hashable and usable in sets and dicts.
-    def __lt__(self, other: Value | Number) -> bool:
+    def __lt__(self, other: Value | float) -> bool:
         return self.data < _data(other, "<")
 
-    def __le__(self, other: Value | Number) -> bool:
+    def __le__(self, other: Value | float) -> bool:
         return self.data <= _data(other, "<=")
 
-    def __gt__(self, other: Value | Number) -> bool:
+    def __gt__(self, other: Value | float) -> bool:
         return self.data > _data(other, ">")
 
-    def __ge__(self, other: Value | Number) -> bool:
+    def __ge__(self, other: Value | float) -> bool:
         return self.data >= _data(other, ">=")
 
+    # -----------------------------------------------------------------------
+    # Arithmetic. A plain-number operand stays in the node's _ctx instead of
+    # becoming a leaf Value: fewer nodes, same gradients.
 
-# ---------------------------------------------------------------------------
-# Building nodes and checking numbers
-
-_grad_enabled = True
-_new = object.__new__
-_VALUE = repeat(Value)  # for all(map(isinstance, xs, _VALUE)): a type check at C speed
-_DATA = attrgetter("data")
-_FLOAT = {float}
-
-
-def _node(data: float, parents: Value | tuple, op: str, backward: Callable, ctx=None) -> Value:
-    """Create an op's output node (no validation: the op has done it).
-
-    `parents` is the single parent itself for one-parent ops, else a tuple.
-    """
-    if data - data != 0.0:  # inf (or NaN): the result left the float range
-        raise OverflowError(_overflow_message(data, parents, op, ctx))
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._pending = 0
-    if _grad_enabled:
-        out.op = op
-        out._prev = parents
-        out._backward = backward
-        out._ctx = ctx
-    else:
-        out.op = ""
-        out._prev = ()
-        out._backward = None
-        out._ctx = None
-    return out
-
-
-def _overflow_message(data: float, parents: Value | tuple, op: str, ctx: object) -> str:
-    values = parents if parents.__class__ is tuple else (parents,)
-    shown = ", ".join(repr(p.data) for p in values[:4]) + (", ..." if len(values) > 4 else "")
-    constant = f" and the number {ctx!r}" if isinstance(ctx, float) else ""
-    return (
-        f"op {op!r} on {shown}{constant} gives {data!r}: the result is beyond the float "
-        "range (about 1.8e308); scale the inputs down"
-    )
-
-
-def _real(x: object, where: str) -> float:
-    """`x` as a finite float, or a TypeError/ValueError that names it."""
-    kind = type(x)
-    if kind is float:
-        if x - x == 0.0:  # false for inf and NaN
-            return x
-    elif kind is int:
+    @derivative("+", lambda node: (1.0,) * len(node.parents))
+    def __add__(self, other: Value | float) -> Value:
+        """self + other"""
         try:
-            return float(x)
+            if isinstance(other, Value):
+                return _node(self.data + other.data, (self, other), "+", _add_backward)
+            c = _real(other, "Value + operand")
+            return _node(self.data + c, self, "+", _pass_backward, c)
+        except TypeError:
+            raise _bad_data("+", (self, other)) from None
+
+    __radd__ = __add__
+
+    @staticmethod
+    def _add_backward(node: Value) -> None:
+        a, b = node._prev
+        a.grad += node.grad
+        b.grad += node.grad
+
+    @staticmethod
+    def _pass_backward(node: Value) -> None:  # x + c, x - c: d/dx = 1
+        node._prev.grad += node.grad
+
+    @derivative("-", lambda node: (1.0, -1.0)[: len(node.parents)])
+    def __sub__(self, other: Value | float) -> Value:
+        """self - other"""
+        try:
+            if isinstance(other, Value):
+                return _node(self.data - other.data, (self, other), "-", _sub_backward)
+            c = _real(other, "Value - operand")
+            return _node(self.data - c, self, "-", _pass_backward, c)
+        except TypeError:
+            raise _bad_data("-", (self, other)) from None
+
+    @staticmethod
+    def _sub_backward(node: Value) -> None:
+        a, b = node._prev
+        a.grad += node.grad
+        b.grad -= node.grad
+
+    def __rsub__(self, other: float) -> Value:
+        """other - self (the number becomes a leaf, so the graph shows it)"""
+        return Value(_real(other, "operand - Value")) - self
+
+    @derivative("*", lambda node: (
+        (node.parents[1], node.parents[0]) if len(node.parents) == 2 else (node._ctx,)
+    ))
+    def __mul__(self, other: Value | float) -> Value:
+        """self * other"""
+        try:
+            if isinstance(other, Value):
+                return _node(self.data * other.data, (self, other), "*", _mul_backward)
+            c = _real(other, "Value * operand")
+            return _node(self.data * c, self, "*", _unary_backward, c)  # d/dx (x*c) = c
+        except TypeError:
+            raise _bad_data("*", (self, other)) from None
+
+    __rmul__ = __mul__
+
+    @staticmethod
+    def _mul_backward(node: Value) -> None:
+        a, b = node._prev
+        a.grad += b.data * node.grad
+        b.grad += a.data * node.grad
+
+    @derivative("/", lambda node: (
+        (1.0 / node._ctx,) if len(node.parents) == 1
+        else (node.parents[1] ** -1.0, -node / node.parents[1])
+    ))
+    def __truediv__(self, other: Value | float) -> Value:
+        """self / other"""
+        try:
+            if isinstance(other, Value):
+                if other.data == 0.0:
+                    raise ZeroDivisionError(
+                        f"division by zero: {self!r} / {other!r}; the divisor's data is 0"
+                    )
+                return _node(self.data / other.data, (self, other), "/", _div_backward)
+            c = _real(other, "Value / operand")
+            if c == 0.0:
+                raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
+            return _node(self.data / c, self, "/", _div_const_backward, c)
+        except TypeError:
+            raise _bad_data("/", (self, other)) from None
+
+    @staticmethod
+    def _div_backward(node: Value) -> None:
+        a, b = node._prev
+        g = node.grad
+        a.grad += _careful(g / b.data, (g,), b.data)
+        # d(a/b)/db = -a/b^2 = -out/b, ordered so no intermediate overflows when the result fits
+        b.grad -= _careful(g * node.data / b.data, (g, node.data), b.data)
+
+    @staticmethod
+    def _div_const_backward(node: Value) -> None:
+        node._prev.grad += node.grad / node._ctx
+
+    def __rtruediv__(self, other: float) -> Value:
+        """other / self (the number becomes a leaf)"""
+        return Value(_real(other, "operand / Value")) / self
+
+    @derivative("**", lambda node: _pow_derivative(node))
+    def __pow__(self, other: Value | float) -> Value:
+        """self ** other, for a number or a Value exponent"""
+        try:
+            if isinstance(other, Value):
+                out = _power(self.data, other.data, f"{self.data!r} ** {other.data!r}")
+                return _node(out, (self, other), "**", _pow_backward)
+            n = _real(other, "Value ** exponent")
+            out = _power(self.data, n, f"{self.data!r} ** {n!r}")
+            return _node(out, self, "**", _pow_const_backward, n)
+        except TypeError:
+            raise _bad_data("**", (self, other)) from None
+
+    @staticmethod
+    def _pow_const_backward(node: Value) -> None:
+        x = node._prev
+        x.grad += _pow_slope(x.data, node._ctx, node.data, node.grad)
+
+    @staticmethod
+    def _pow_backward(node: Value) -> None:
+        base, exponent = node._prev
+        b, g = base.data, node.grad
+        if b < 0.0:
+            _negative_base(b, exponent.data)
+        base.grad += _pow_slope(b, exponent.data, node.data, g)
+        if b > 0.0:  # d(b**e)/de = b**e * log(b); 0 at b = 0 (its limit)
+            log_b = math.log(b)
+            exponent.grad += _careful(node.data * log_b * g, (node.data, log_b, g))
+
+    def __rpow__(self, other: float) -> Value:
+        """other ** self (the number becomes a leaf)"""
+        return Value(_real(other, "base ** Value")) ** self
+
+    @derivative("neg", _constant_derivative)
+    def __neg__(self) -> Value:
+        """-self"""
+        return _node(-self.data, self, "neg", _unary_backward, -1.0)
+
+    @derivative("abs", _constant_derivative)
+    def __abs__(self) -> Value:
+        """abs(self); the derivative at 0 is 0, as in PyTorch"""
+        x = self.data
+        return _node(abs(x), self, "abs", _unary_backward, (x > 0.0) - (x < 0.0) + 0.0)
+
+    # -----------------------------------------------------------------------
+    # Functions of one variable: the float local derivative goes into _ctx and
+    # _unary_backward applies it; @derivative holds the same one as a Value expression.
+
+    @derivative("exp", lambda node: (node,))
+    def exp(self) -> Value:
+        """e ** self; (e^x)' = e^x"""
+        try:
+            out = math.exp(self.data)
         except OverflowError:
-            raise ValueError(
-                f"{where}: the integer {x} is too large for a float; scale it down"
+            raise OverflowError(
+                f"exp({self.data!r}) is too large for a float (the limit is about "
+                "exp(709.78)); scale the input down or use a stable form such as logsumexp "
+                "or softplus"
             ) from None
-    elif kind is bool or isinstance(x, Value) or not isinstance(x, numbers.Real):
-        hint = "use the Value itself" if isinstance(x, Value) else "pass an int or a float"
-        raise TypeError(f"{where} needs a real number, got {x!r} ({kind.__name__}); {hint}")
-    else:  # other real numbers, e.g. numpy scalars or Fractions
+        except TypeError:
+            raise _bad_data("exp", (self,)) from None
+        return _node(out, self, "exp", _unary_backward, out)
+
+    @derivative("log", lambda node: (node.parents[0] ** -1.0,))
+    def log(self) -> Value:
+        """natural logarithm of self (self > 0); (ln x)' = 1/x"""
+        x = self.data
         try:
-            x = float(x)
-        except OverflowError:
-            raise ValueError(f"{where}: {x!r} is too large for a float; scale it down") from None
-    if math.isfinite(x):
-        return x
-    raise ValueError(f"{where} needs a finite number, got {x!r}; NaN and infinity are refused")
+            if x <= 0.0:
+                raise ValueError(f"log({x!r}): log is defined only for positive numbers")
+            return _node(math.log(x), self, "log", _unary_backward, 1.0 / x)
+        except TypeError:
+            raise _bad_data("log", (self,)) from None
 
+    @derivative("tanh", lambda node: (1.0 - node * node,))
+    def tanh(self) -> Value:
+        """hyperbolic tangent; tanh' = 1 - tanh^2"""
+        x = self.data
+        try:
+            t = math.tanh(x)
+        except TypeError:
+            raise _bad_data("tanh", (self,)) from None
+        slope = 1.0 - t * t if -0.5 < t < 0.5 else _tanh_tail_slope(x)
+        return _node(t, self, "tanh", _unary_backward, slope)
 
-def _data(x: Value | Number, op: str) -> float:
-    """The float behind an operand: a Value's data or a checked number."""
-    return x.data if isinstance(x, Value) else _real(x, f"Value {op} operand")
+    @derivative("sigmoid", lambda node: (node * (1.0 - node),))
+    def sigmoid(self) -> Value:
+        """logistic function 1 / (1 + e^-x), stable for any finite input; s' = s(1 - s)"""
+        try:
+            s, slope = _sigmoid_and_slope(self.data)
+        except TypeError:
+            raise _bad_data("sigmoid", (self,)) from None
+        return _node(s, self, "sigmoid", _unary_backward, slope)
 
+    @derivative("relu", _constant_derivative)
+    def relu(self) -> Value:
+        """max(0, self); the derivative is 1 above 0, else 0 (0 at 0, as in PyTorch)"""
+        x = self.data
+        try:
+            if x > 0.0:
+                return _node(x, self, "relu", _unary_backward, 1.0)
+        except TypeError:
+            raise _bad_data("relu", (self,)) from None
+        return _node(0.0, self, "relu", _unary_backward, 0.0)
 
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Context manager in which ops record no parents: for updates and inference."""
-    global _grad_enabled
-    before = _grad_enabled
-    _grad_enabled = False
-    try:
-        yield
-    finally:
-        _grad_enabled = before
+    @derivative("leaky_relu", _constant_derivative)
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """self if self > 0 else slope * self; the derivative is 1 or slope"""
+        slope = _real(slope, "leaky_relu slope")
+        x = self.data
+        try:
+            if x > 0.0:
+                return _node(x, self, "leaky_relu", _unary_backward, 1.0)
+            return _node(slope * x, self, "leaky_relu", _unary_backward, slope)
+        except TypeError:
+            raise _bad_data("leaky_relu", (self,)) from None
 
+    @derivative("softplus", lambda node: (node.parents[0].sigmoid(),))
+    def softplus(self) -> Value:
+        """log(1 + e^x), stable for any finite input; softplus' = sigmoid"""
+        x = self.data
+        try:
+            out = math.log1p(math.exp(-abs(x))) + (x if x > 0.0 else 0.0)
+        except TypeError:
+            raise _bad_data("softplus", (self,)) from None
+        return _node(out, self, "softplus", _unary_backward, _sigmoid_and_slope(x)[0])
 
-@contextmanager
-def _enable_grad() -> Iterator[None]:
-    global _grad_enabled
-    before = _grad_enabled
-    _grad_enabled = True
-    try:
-        yield
-    finally:
-        _grad_enabled = before
+    @derivative("sqrt", lambda node: _sqrt_derivative(node))
+    def sqrt(self) -> Value:
+        """square root (self >= 0); sqrt' = 0.5 / sqrt(x), infinite at 0"""
+        x = self.data
+        try:
+            if x < 0.0:
+                raise ValueError(
+                    f"sqrt({x!r}): the square root of a negative number is not real"
+                )
+            r = math.sqrt(x)
+        except TypeError:
+            raise _bad_data("sqrt", (self,)) from None
+        return _node(r, self, "sqrt", _unary_backward, 0.5 / r if r else math.inf)
 
+    @derivative("sin", lambda node: (node.parents[0].cos(),))
+    def sin(self) -> Value:
+        """sine (radians); sin' = cos"""
+        x = self.data
+        try:
+            return _node(math.sin(x), self, "sin", _unary_backward, math.cos(x))
+        except TypeError:
+            raise _bad_data("sin", (self,)) from None
 
-# Local derivatives as Value expressions, for higher-order gradients:
-# DERIVATIVES[op](node) -> one entry per parent, each a Value or a float.
-DERIVATIVES: dict[str, Callable[[Value], tuple]] = {}
+    @derivative("cos", lambda node: (-node.parents[0].sin(),))
+    def cos(self) -> Value:
+        """cosine (radians); cos' = -sin"""
+        x = self.data
+        try:
+            return _node(math.cos(x), self, "cos", _unary_backward, -math.sin(x))
+        except TypeError:
+            raise _bad_data("cos", (self,)) from None
 
+    def _repr_html_(self) -> str:
+        """A small HTML card for Jupyter: label, data and grad."""
+        from html import escape
 
-def _unary_backward(node: Value) -> None:
-    """parent.grad += local derivative (kept in _ctx at forward time) * node.grad"""
-    node._prev.grad += node._ctx * node.grad
-
-
-def _constant_derivative(node: Value) -> tuple:
-    return (node._ctx,)
-
-
-# ---------------------------------------------------------------------------
-# Arithmetic
-
-
-def _add_backward(node: Value) -> None:
-    a, b = node._prev
-    a.grad += node.grad
-    b.grad += node.grad
-
-
-def _pass_backward(node: Value) -> None:  # x + c, x - c: d/dx = 1
-    node._prev.grad += node.grad
-
-
-def add(self: Value, other: Value | Number) -> Value:
-    """self + other"""
-    if isinstance(other, Value):
-        return _node(self.data + other.data, (self, other), "+", _add_backward)
-    c = _real(other, "Value + operand")
-    return _node(self.data + c, self, "+", _pass_backward, c)
-
-
-DERIVATIVES["+"] = lambda node: (1.0,) * len(node.parents)
-
-
-def _sub_backward(node: Value) -> None:
-    a, b = node._prev
-    a.grad += node.grad
-    b.grad -= node.grad
-
-
-def sub(self: Value, other: Value | Number) -> Value:
-    """self - other"""
-    if isinstance(other, Value):
-        return _node(self.data - other.data, (self, other), "-", _sub_backward)
-    c = _real(other, "Value - operand")
-    return _node(self.data - c, self, "-", _pass_backward, c)
-
-
-DERIVATIVES["-"] = lambda node: (1.0, -1.0)[: len(node.parents)]
-
-
-def rsub(self: Value, other: Number) -> Value:
-    """other - self (the number becomes a leaf, so the graph shows it)"""
-    return Value(_real(other, "operand - Value")) - self
-
-
-def _mul_backward(node: Value) -> None:
-    a, b = node._prev
-    a.grad += b.data * node.grad
-    b.grad += a.data * node.grad
-
-
-def mul(self: Value, other: Value | Number) -> Value:
-    """self * other"""
-    if isinstance(other, Value):
-        return _node(self.data * other.data, (self, other), "*", _mul_backward)
-    c = _real(other, "Value * operand")
-    return _node(self.data * c, self, "*", _unary_backward, c)
-
-
-DERIVATIVES["*"] = lambda node: (
-    (node.parents[1], node.parents[0]) if len(node.parents) == 2 else (node._ctx,)
-)
-
-
-def _div_backward(node: Value) -> None:
-    a, b = node._prev
-    a.grad += node.grad / b.data
-    b.grad -= node.grad * node.data / b.data  # d(a/b)/db = -a/b^2 = -out/b
-
-
-def _div_const_backward(node: Value) -> None:
-    node._prev.grad += node.grad / node._ctx
-
-
-def truediv(self: Value, other: Value | Number) -> Value:
-    """self / other"""
-    if isinstance(other, Value):
-        if other.data == 0.0:
-            raise ZeroDivisionError(
-                f"division by zero: {self!r} / {other!r}; the divisor's data is 0"
-            )
-        return _node(self.data / other.data, (self, other), "/", _div_backward)
-    c = _real(other, "Value / operand")
-    if c == 0.0:
-        raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
-    return _node(self.data / c, self, "/", _div_const_backward, c)
-
-
-def _div_derivative(node: Value) -> tuple:
-    if len(node.parents) == 1:
-        return (1.0 / node._ctx,)
-    divisor = node.parents[1]
-    return (divisor**-1, -node / divisor)
-
-
-DERIVATIVES["/"] = _div_derivative
-
-
-def rtruediv(self: Value, other: Number) -> Value:
-    """other / self (the number becomes a leaf)"""
-    return Value(_real(other, "operand / Value")) / self
-
-
-def _pow_slope(x: float, n: float) -> float:
-    """d(x**n)/dx for a number exponent, including the edge cases at x = 0."""
-    if n == 0.0:
-        return 0.0
-    if x == 0.0:
-        return 1.0 if n == 1.0 else (0.0 if n > 1.0 else math.inf)
-    try:
-        return n * x ** (n - 1.0)
-    except OverflowError:  # a slope beyond the float range is infinite, as float math says
-        negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
-        return math.copysign(math.inf, -n if negative else n)
-
-
-def _infinite_derivative(what: str) -> None:
-    raise ZeroDivisionError(
-        f"the derivative of {what} is infinite; grad(create_graph=True) cannot build it "
-        "(backward() records it as inf)"
-    )
-
-
-def _negative_base(base: float, exponent: float) -> None:
-    raise ValueError(
-        f"the gradient of {base!r} ** {exponent!r} with respect to the exponent needs "
-        f"log({base!r}), which is not a real number; make the exponent a plain number "
-        "if it is a constant, or keep the base positive"
-    )
-
-
-def _pow_const_backward(node: Value) -> None:
-    x = node._prev
-    x.grad += _pow_slope(x.data, node._ctx) * node.grad
-
-
-def _pow_backward(node: Value) -> None:
-    base, exponent = node._prev
-    if base.data < 0.0:
-        _negative_base(base.data, exponent.data)
-    base.grad += _pow_slope(base.data, exponent.data) * node.grad
-    if base.data > 0.0:  # d(b**e)/de = b**e * log(b); 0 at b = 0 (its limit)
-        exponent.grad += node.data * math.log(base.data) * node.grad
-
-
-def _power(x: float, n: float, text: str) -> float:
-    """x ** n for floats, with the op's domain errors spelled out."""
-    if x < 0.0 and n != int(n):
-        raise ValueError(
-            f"{text}: a negative base with a non-integer exponent has no real value; "
-            "use abs() on the base or an integer exponent"
+        label = f"<b>{escape(self.label)}</b> " if self.label else ""
+        made = f" = {escape(self.op)}(…)" if self.op else ""
+        return (
+            f"<code>{label}Value{made}: data {self.data:.6g}, grad {self.grad:.6g}</code>"
         )
-    if x == 0.0 and n < 0.0:
-        raise ZeroDivisionError(f"{text}: 0 cannot be raised to a negative power")
-    try:
-        return x**n
-    except OverflowError:
-        raise OverflowError(f"{text} is too large for a float") from None
 
 
-def power(self: Value, other: Value | Number) -> Value:
-    """self ** other, for a number or a Value exponent"""
-    if isinstance(other, Value):
-        out = _power(self.data, other.data, f"{self.data!r} ** {other.data!r}")
-        return _node(out, (self, other), "**", _pow_backward)
-    n = _real(other, "Value ** exponent")
-    out = _power(self.data, n, f"{self.data!r} ** {n!r}")
-    return _node(out, self, "**", _pow_const_backward, n)
+# Each op above refers to its rule by a plain global name, as fast as a local
+# function; the rules themselves are written beside their ops.
+_add_backward = Value._add_backward
+_pass_backward = Value._pass_backward
+_sub_backward = Value._sub_backward
+_mul_backward = Value._mul_backward
+_div_backward = Value._div_backward
+_div_const_backward = Value._div_const_backward
+_pow_backward = Value._pow_backward
+_pow_const_backward = Value._pow_const_backward
 
 
-def _pow_derivative(node: Value) -> tuple:
+def _pow_derivative(node: Value) -> tuple[Any, ...]:
+    """Value form of the local derivatives of x ** n and b ** e."""
     if len(node.parents) == 1:
         x, n = node._prev, node._ctx
         if n == 0.0:  # x ** 0 is constant; x ** -1 would fail at x = 0
@@ -411,158 +698,46 @@ def _pow_derivative(node: Value) -> tuple:
     return (exponent * base ** (exponent - 1.0), by_exponent)
 
 
-DERIVATIVES["**"] = _pow_derivative
-
-
-def rpow(self: Value, other: Number) -> Value:
-    """other ** self (the number becomes a leaf)"""
-    return Value(_real(other, "base ** Value")) ** self
-
-
-def neg(self: Value) -> Value:
-    """-self"""
-    return _node(-self.data, self, "neg", _unary_backward, -1.0)
-
-
-DERIVATIVES["neg"] = _constant_derivative
-
-
-def abs_(self: Value) -> Value:
-    """abs(self); the derivative at 0 is 0, as in PyTorch"""
-    x = self.data
-    return _node(abs(x), self, "abs", _unary_backward, (x > 0.0) - (x < 0.0) + 0.0)
-
-
-DERIVATIVES["abs"] = _constant_derivative
-
-
-# ---------------------------------------------------------------------------
-# Functions of one variable: the local derivative is stored in _ctx and applied
-# by _unary_backward; DERIVATIVES holds the same derivative as a Value expression.
-
-
-def exp(self: Value) -> Value:
-    """e ** self"""
-    try:
-        out = math.exp(self.data)
-    except OverflowError:
-        raise OverflowError(
-            f"exp({self.data!r}) is too large for a float (the limit is about exp(709.78)); "
-            "scale the input down or use a stable form such as logsumexp or softplus"
-        ) from None
-    return _node(out, self, "exp", _unary_backward, out)  # (e^x)' = e^x
-
-
-DERIVATIVES["exp"] = lambda node: (node,)
-
-
-def log(self: Value) -> Value:
-    """natural logarithm of self (self > 0)"""
-    x = self.data
-    if x <= 0.0:
-        raise ValueError(f"log({x!r}): log is defined only for positive numbers")
-    return _node(math.log(x), self, "log", _unary_backward, 1.0 / x)  # (ln x)' = 1/x
-
-
-DERIVATIVES["log"] = lambda node: (node.parents[0] ** -1.0,)
-
-
-def tanh(self: Value) -> Value:
-    """hyperbolic tangent"""
-    t = math.tanh(self.data)
-    return _node(t, self, "tanh", _unary_backward, 1.0 - t * t)  # tanh' = 1 - tanh^2
-
-
-DERIVATIVES["tanh"] = lambda node: (1.0 - node * node,)
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)  # never overflows for x < 0
-    return e / (1.0 + e)
-
-
-def sigmoid(self: Value) -> Value:
-    """logistic function 1 / (1 + e^-x), stable for any finite input"""
-    s = _sigmoid(self.data)
-    return _node(s, self, "sigmoid", _unary_backward, s * (1.0 - s))  # s' = s(1 - s)
-
-
-DERIVATIVES["sigmoid"] = lambda node: (node * (1.0 - node),)
-
-
-def relu(self: Value) -> Value:
-    """max(0, self); the derivative at 0 is 0"""
-    x = self.data
-    if x > 0.0:
-        return _node(x, self, "relu", _unary_backward, 1.0)
-    return _node(0.0, self, "relu", _unary_backward, 0.0)
-
-
-DERIVATIVES["relu"] = _constant_derivative
-
-
-def leaky_relu(self: Value, slope: float = 0.01) -> Value:
-    """self if self > 0 else slope * self"""
-    slope = _real(slope, "leaky_relu slope")
-    x = self.data
-    if x > 0.0:
-        return _node(x, self, "leaky_relu", _unary_backward, 1.0)
-    return _node(slope * x, self, "leaky_relu", _unary_backward, slope)
-
-
-DERIVATIVES["leaky_relu"] = _constant_derivative
-
-
-def softplus(self: Value) -> Value:
-    """log(1 + e^x), stable for any finite input"""
-    x = self.data
-    out = math.log1p(math.exp(-abs(x))) + (x if x > 0.0 else 0.0)
-    return _node(out, self, "softplus", _unary_backward, _sigmoid(x))  # softplus' = sigmoid
-
-
-DERIVATIVES["softplus"] = lambda node: (node.parents[0].sigmoid(),)
-
-
-def sqrt(self: Value) -> Value:
-    """square root (self >= 0); the derivative at 0 is +inf"""
-    x = self.data
-    if x < 0.0:
-        raise ValueError(f"sqrt({x!r}): the square root of a negative number is not real")
-    r = math.sqrt(x)
-    return _node(r, self, "sqrt", _unary_backward, 0.5 / r if r else math.inf)
-
-
-def _sqrt_derivative(node: Value) -> tuple:
+def _sqrt_derivative(node: Value) -> tuple[Any, ...]:
     if node.data == 0.0:
         _infinite_derivative("sqrt at 0")
     return (0.5 * node**-1.0,)
 
 
-DERIVATIVES["sqrt"] = _sqrt_derivative
+def local_derivatives(node: Value) -> list[float | None]:
+    """d(node)/d(parent) as floats, one per parent; None where it is infinite or undefined."""
+    rule = DERIVATIVES.get(node.op)
+    n = len(node.parents)
+    if rule is None:
+        return [None] * n
+    try:
+        with no_grad():
+            terms = rule(node)
+    except (ArithmeticError, ValueError):
+        return [None] * n
+    found: list[float | None] = []
+    for term in terms:
+        x = term.data if isinstance(term, Value) else float(term)
+        found.append(x if math.isfinite(x) else None)
+    return found
 
 
-def sin(self: Value) -> Value:
-    """sine (radians)"""
-    x = self.data
-    return _node(math.sin(x), self, "sin", _unary_backward, math.cos(x))
-
-
-DERIVATIVES["sin"] = lambda node: (node.parents[0].cos(),)
-
-
-def cos(self: Value) -> Value:
-    """cosine (radians)"""
-    x = self.data
-    return _node(math.cos(x), self, "cos", _unary_backward, -math.sin(x))
-
-
-DERIVATIVES["cos"] = lambda node: (-node.parents[0].sin(),)
+def _refuse_detached(root: Value, what: str) -> None:
+    """A node computed under no_grad() has no graph: differentiating it would give zeros."""
+    if root._ctx.__class__ is str and not root._prev:
+        raise ValueError(
+            f"{root!r} was computed by op {root._ctx!r} under no_grad(), so it has no graph "
+            f"to differentiate and {what} would silently give zeros; compute it outside "
+            "no_grad() to get gradients"
+        )
 
 
 # ---------------------------------------------------------------------------
 # Functions of many variables, each a single n-ary node
+
+_VALUE = repeat(Value)  # for all(map(isinstance, xs, _VALUE)): a type check at C speed
+_DATA = attrgetter("data")
+_FLOAT = {float}
 
 
 def _sum_backward(node: Value) -> None:
@@ -571,7 +746,8 @@ def _sum_backward(node: Value) -> None:
         p.grad += g
 
 
-def sum_values(values: Iterable[Value | Number]) -> Value:
+@derivative("sum", lambda node: (1.0,) * len(node.parents))
+def sum_values(values: Iterable[Value | float]) -> Value:
     """The sum of `values` (Values and numbers) as one node."""
     parents = []
     constant = 0.0
@@ -580,11 +756,11 @@ def sum_values(values: Iterable[Value | Number]) -> Value:
             parents.append(v)
         else:
             constant += _real(v, "sum_values item")
-    total = sum([p.data for p in parents], constant)
+    try:
+        total = sum([p.data for p in parents], constant)
+    except TypeError:
+        raise _bad_data("sum", parents) from None
     return _node(total, tuple(parents), "sum", _sum_backward, constant)
-
-
-DERIVATIVES["sum"] = lambda node: (1.0,) * len(node.parents)
 
 
 def _dot_backward(node: Value) -> None:
@@ -609,7 +785,7 @@ def _dot_const_backward(node: Value) -> None:
         parents[-1].grad += g
 
 
-def _floats(values: list, where: str) -> tuple[float, ...]:
+def _floats(values: Sequence[Any], where: str) -> tuple[float, ...]:
     """`values` as a tuple of finite floats; quick when they already are."""
     if set(map(type, values)) <= _FLOAT:
         total = sum(values)
@@ -618,38 +794,7 @@ def _floats(values: list, where: str) -> tuple[float, ...]:
     return tuple([_real(v, where) for v in values])
 
 
-def dot(
-    xs: Iterable[Value | Number], ys: Iterable[Value | Number], bias: Value | Number = 0.0
-) -> Value:
-    """bias + sum(x * y for x, y in zip(xs, ys)) as one node."""
-    if type(xs) is not list and type(xs) is not tuple:
-        xs = list(xs)
-    if type(ys) is not list and type(ys) is not tuple:
-        ys = list(ys)
-    if len(xs) != len(ys):
-        raise ValueError(
-            f"dot needs two sequences of the same length, got {len(xs)} and {len(ys)} items"
-        )
-    b = bias if isinstance(bias, Value) else None
-    start = b.data if b is not None else _real(bias, "dot bias")
-    tail = (b,) if b is not None else ()
-    xs_values = all(map(isinstance, xs, _VALUE))
-    ys_values = all(map(isinstance, ys, _VALUE))
-    if xs_values != ys_values and not any(map(isinstance, ys if xs_values else xs, _VALUE)):
-        # Values times numbers: only the Values are parents, the numbers go in _ctx
-        if ys_values:
-            xs, ys = ys, xs
-        coefficients = _floats(ys, "dot item")
-        total = sum(map(mul_, map(_DATA, xs), coefficients), start)
-        return _node(total, (*xs, *tail), "dot", _dot_const_backward, coefficients)
-    if not (xs_values and ys_values):  # a stray number among Values becomes a leaf
-        xs = [x if isinstance(x, Value) else Value(_real(x, "dot item")) for x in xs]
-        ys = [y if isinstance(y, Value) else Value(_real(y, "dot item")) for y in ys]
-    total = sum(map(mul_, map(_DATA, xs), map(_DATA, ys)), start)
-    return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))
-
-
-def _dot_derivative(node: Value) -> tuple:
+def _dot_derivative(node: Value) -> tuple[Any, ...]:
     parents = node.parents
     if isinstance(node._ctx, tuple):
         return node._ctx + (1.0,) * (len(parents) - len(node._ctx))
@@ -657,63 +802,100 @@ def _dot_derivative(node: Value) -> tuple:
     return parents[n : 2 * n] + parents[:n] + (1.0,) * (len(parents) - 2 * n)
 
 
-DERIVATIVES["dot"] = _dot_derivative
+@derivative("dot", _dot_derivative)
+def dot(
+    xs: Iterable[Value | float], ys: Iterable[Value | float], bias: Value | float = 0.0
+) -> Value:
+    """bias + sum(x * y for x, y in zip(xs, ys)) as one node."""
+    if type(xs) is not list and type(xs) is not tuple:
+        xs = list(xs)
+    if type(ys) is not list and type(ys) is not tuple:
+        ys = list(ys)
+    if len(xs) != len(ys):  # type: ignore[arg-type]
+        raise ValueError(
+            f"dot needs two sequences of the same length, got {len(xs)} and {len(ys)} items"  # type: ignore[arg-type]
+        )
+    b = bias if isinstance(bias, Value) else None
+    start = b.data if b is not None else _real(bias, "dot bias")
+    tail = (b,) if b is not None else ()
+    xs_values = all(map(isinstance, xs, _VALUE))
+    ys_values = all(map(isinstance, ys, _VALUE))
+    try:
+        if xs_values != ys_values and not any(map(isinstance, ys if xs_values else xs, _VALUE)):
+            # Values times numbers: only the Values are parents, the numbers go in _ctx
+            if ys_values:
+                xs, ys = ys, xs
+            coefficients = _floats(ys, "dot item")  # type: ignore[arg-type]
+            total = sum(map(_mul, map(_DATA, xs), coefficients), start)
+            return _node(total, (*xs, *tail), "dot", _dot_const_backward, coefficients)
+        if not (xs_values and ys_values):  # a stray number among Values becomes a leaf
+            xs = [x if isinstance(x, Value) else Value(_real(x, "dot item")) for x in xs]
+            ys = [y if isinstance(y, Value) else Value(_real(y, "dot item")) for y in ys]
+        total = sum(map(_mul, map(_DATA, xs), map(_DATA, ys)), start)
+        return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))  # type: ignore[arg-type]
+    except TypeError:
+        raise _bad_data("dot", [*xs, *ys, *tail]) from None
 
 
 def _logsumexp_backward(node: Value) -> None:
+    """_ctx = (max, log of the shifted sum, softmax weights)"""
     g = node.grad
-    out = node.data
-    for p in node._prev:
-        p.grad += math.exp(p.data - out) * g  # d/dx_i = softmax_i
+    for p, w in zip(node._prev, node._ctx[2]):
+        p.grad += w * g  # d/dx_i = softmax_i
 
 
-def logsumexp(values: Iterable[Value | Number]) -> Value:
-    """log(sum(exp(v))) as one node, max-shifted so it never overflows."""
-    xs = [v if isinstance(v, Value) else Value(_real(v, "logsumexp item")) for v in values]
+def _logsumexp(
+    values: Iterable[Value | float], where: str
+) -> tuple[list[Value], Value, float, float]:
+    """(the values as Values, their logsumexp node, its max shift, log of the shifted sum)."""
+    xs = [v if isinstance(v, Value) else Value(_real(v, f"{where} item")) for v in values]
     if not xs:
-        raise ValueError("logsumexp needs at least one value, got an empty sequence")
-    m = max(x.data for x in xs)
-    out = m + math.log(math.fsum(math.exp(x.data - m) for x in xs))
-    return _node(out, tuple(xs), "logsumexp", _logsumexp_backward)
+        raise ValueError(f"{where} needs at least one value, got an empty sequence")
+    try:
+        m = max(x.data for x in xs)
+        shifted = [math.exp(x.data - m) for x in xs]
+    except TypeError:
+        raise _bad_data(where, xs) from None
+    total = math.fsum(shifted)
+    log_total = math.log(total)
+    weights = tuple([e / total for e in shifted])
+    ctx = (m, log_total, weights)
+    node = _node(m + log_total, tuple(xs), "logsumexp", _logsumexp_backward, ctx)
+    return xs, node, m, log_total
 
 
-DERIVATIVES["logsumexp"] = lambda node: tuple((p - node).exp() for p in node.parents)
+@derivative("logsumexp", lambda node: tuple(softmax(node.parents)))
+def logsumexp(values: Iterable[Value | float]) -> Value:
+    """log(sum(exp(v))) as one node, max-shifted so it never overflows.
+
+    The softmax weights exp(x_i - max) / sum are kept for backward, so the
+    gradient is right even where max + log(sum) has lost x_i's digits.
+    """
+    return _logsumexp(values, "logsumexp")[1]
 
 
-def log_softmax(values: Iterable[Value | Number]) -> list[Value]:
-    """[v - logsumexp(values) for v in values], stable for any finite input."""
-    xs = [v if isinstance(v, Value) else Value(_real(v, "log_softmax item")) for v in values]
-    lse = logsumexp(xs)
-    return [x - lse for x in xs]
+@derivative("log_softmax", lambda node: (1.0, -1.0))
+def _log_softmax_entry(x: Value, lse: Value, shift: float, log_total: float) -> Value:
+    """x - lse for lse = logsumexp(values) and x among them, as (x - max) - log(shifted sum).
+
+    That keeps every digit when x and lse are huge and nearly equal, where
+    x - lse would round to 0. The rule is a - b's: d/dx = 1, d/dlse = -1.
+    """
+    return _node((x.data - shift) - log_total, (x, lse), "log_softmax", _sub_backward)
 
 
-def softmax(values: Iterable[Value | Number]) -> list[Value]:
+def log_softmax(values: Iterable[Value | float]) -> list[Value]:
+    """[v - logsumexp(values) for v in values], exact for any finite input."""
+    xs, lse, m, log_total = _logsumexp(values, "log_softmax")
+    return [_log_softmax_entry(x, lse, m, log_total) for x in xs]
+
+
+def log_softmax_at(values: Iterable[Value | float], i: int) -> Value:
+    """log_softmax(values)[i] alone (two nodes, not k): the cross-entropy of class i."""
+    xs, lse, m, log_total = _logsumexp(values, "log_softmax_at")
+    return _log_softmax_entry(xs[i], lse, m, log_total)
+
+
+def softmax(values: Iterable[Value | float]) -> list[Value]:
     """exp of log_softmax: probabilities that sum to 1, stable for any finite input."""
     return [v.exp() for v in log_softmax(values)]
-
-
-# ---------------------------------------------------------------------------
-# Operator wiring
-
-Value.__add__ = add
-Value.__radd__ = add
-Value.__sub__ = sub
-Value.__rsub__ = rsub
-Value.__mul__ = mul
-Value.__rmul__ = mul
-Value.__truediv__ = truediv
-Value.__rtruediv__ = rtruediv
-Value.__pow__ = power
-Value.__rpow__ = rpow
-Value.__neg__ = neg
-Value.__abs__ = abs_
-Value.exp = exp
-Value.log = log
-Value.tanh = tanh
-Value.sigmoid = sigmoid
-Value.relu = relu
-Value.leaky_relu = leaky_relu
-Value.softplus = softplus
-Value.sqrt = sqrt
-Value.sin = sin
-Value.cos = cos

@@ -1,75 +1,135 @@
 """Walking a computation graph: topological order, backward, zero_grad.
 
 Every walk here uses an explicit stack, never recursion, so a graph's depth is
-limited only by memory. The functions work on anything shaped like a Value
-(`_prev`, `grad`, `_backward`); the engine imports them, not the reverse.
+limited only by memory. A walk keeps its bookkeeping in local variables, never
+on the nodes: an exception or a KeyboardInterrupt at any line leaves nothing
+behind, and two threads may walk graphs that share nodes.
+
+Ordering: every node gets an increasing creation number (`_id`) when it is
+made, and an op can only take parents that already exist, so sorting the
+reachable nodes by `_id` (newest first) is a valid reverse topological order
+for every graph the ops build - reused nodes, graphs built in pieces, any
+root. Only the `parents` setter can break that; it marks such a node
+(`_id = -1`) and walks through a marked node fall back to Kahn's algorithm,
+which also detects cycles.
 """
 
 from __future__ import annotations
 
+import math
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from autodiff.engine import Value
+
+_ID = attrgetter("_id")
+_GRAD = attrgetter("grad")
+EDITED = -1  # the _id of a node whose parents were replaced by hand
 
 
 class GraphCycleError(ValueError):
     """Raised when following `parents` from a node leads back to that node."""
 
 
+class NonFiniteGradientError(ArithmeticError):
+    """A backward pass or `grad` call would have produced an infinite or NaN gradient.
+
+    `node` is the node whose backward rule produced it, `parent` the input
+    that received it, `upstream` the gradient arriving at `node` and `local`
+    d(node)/d(parent). No `.grad` was changed.
+    """
+
+    def __init__(
+        self, message: str, node: Value, parent: Value, upstream: float, local: float | None
+    ) -> None:
+        super().__init__(message)
+        self.node = node
+        self.parent = parent
+        self.upstream = upstream
+        self.local = local
+
+
+def _collect(root: Value) -> tuple[list[Value], list[Value]]:
+    """(inner nodes, leaves) reachable from root, each once; inner nodes have parents."""
+    seen = {root}
+    inner = [root] if root._prev else []
+    leaves = [] if inner else [root]
+    stack = inner[:]
+    pop, push, keep, add = stack.pop, stack.append, inner.append, seen.add
+    while stack:
+        prev = pop()._prev
+        # a lone parent is stored without a tuple (see engine.Value); the two
+        # branches are the same walk, unrolled for that case
+        if prev.__class__ is tuple:
+            for parent in prev:
+                if parent not in seen:
+                    add(parent)
+                    if parent._prev:
+                        keep(parent)
+                        push(parent)
+                    else:
+                        leaves.append(parent)
+        elif prev not in seen:
+            add(prev)
+            if prev._prev:
+                keep(prev)
+                push(prev)
+            else:
+                leaves.append(prev)
+    return inner, leaves
+
+
+def _kahn(root: Value, nodes: list[Value]) -> list[Value]:
+    """Reverse topological order of `nodes` (all of root's graph) for hand-edited graphs."""
+    pending = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        for parent in node.parents:
+            pending[parent] += 1
+    if pending[root]:
+        raise _cycle_error(root, root)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            n = pending[parent] - 1
+            pending[parent] = n
+            if not n:
+                ready.append(parent)
+    if len(order) != len(nodes):
+        stuck = next(node for node in nodes if pending[node])
+        raise _cycle_error(root, stuck)
+    return order
+
+
+def _cycle_error(root: Value, stuck: Value) -> GraphCycleError:
+    return GraphCycleError(
+        f"the graph of {root!r} has a cycle (it runs through {stuck!r}); "
+        "a computation graph must be acyclic - was a node's `parents` changed by hand?"
+    )
+
+
+def _ordered(root: Value, leaves: bool) -> tuple[list[Value], list[Value]]:
+    """(root's graph in reverse topological order, its leaves); inner nodes only unless `leaves`."""
+    inner, found = _collect(root)
+    order = inner + found if leaves else inner
+    order.sort(key=_ID, reverse=True)
+    if order and order[-1]._id == EDITED:  # -1 sorts last
+        order = _kahn(root, inner + found)
+        if not leaves:
+            order = [node for node in order if node._prev]
+    return order, found
+
+
 def reverse_topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """Nodes reachable from `root`, each listed before all of its parents (root first).
 
-    With leaves=False, nodes without parents are left out (backward
-    needs only the others; their relative order is the same). Walks keep a
-    counter on each node, so two threads must not walk one graph at once.
+    With leaves=False, nodes without parents are left out (backward needs
+    only the others; their relative order is the same).
     """
-    # Kahn's algorithm from the output end: count how many times each node is
-    # consumed, then release a node once all of its consumers are done. The
-    # count lives on the node (_pending, 0 outside a walk): a slot is cheaper
-    # than a dict. A node keeps a lone parent in _prev as is, several as a tuple.
-    found: list[Value] = []
-    order: list[Value] = []
-    cyclic = True  # until shown otherwise, so an interrupted walk still clears the counts
-    try:
-        stack = [root]
-        while stack:
-            parents = stack.pop()._prev
-            for parent in parents if parents.__class__ is tuple else (parents,):
-                if leaves or parent._prev:
-                    n = parent._pending
-                    parent._pending = n + 1
-                    if not n:
-                        found.append(parent)
-                        stack.append(parent)
-        # root among its own ancestors is a cycle even when the counts balance
-        # (a node whose only parent is itself)
-        root_in_cycle = root._pending != 0
-
-        ready = [root]
-        while ready:
-            node = ready.pop()
-            order.append(node)
-            parents = node._prev
-            for parent in parents if parents.__class__ is tuple else (parents,):
-                if leaves or parent._prev:
-                    n = parent._pending - 1
-                    parent._pending = n
-                    if not n:
-                        ready.append(parent)
-        cyclic = root_in_cycle or len(order) != len(found) + 1
-    finally:
-        if cyclic:
-            stuck = [node for node in found if node._pending] or [root]
-            for node in found:
-                node._pending = 0
-            root._pending = 0
-    if cyclic:
-        raise GraphCycleError(
-            f"the graph of {root!r} has a cycle (it runs through {stuck[0]!r}); "
-            "a computation graph must be acyclic - was a node's `parents` changed by hand?"
-        )
-    return order
+    return _ordered(root, leaves)[0]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -80,23 +140,126 @@ def topological_order(root: Value) -> list[Value]:
 
 
 def backward(root: Value) -> list[Value]:
-    """Reverse-mode accumulation from `root`; returns the nodes in the order visited.
+    """Reverse-mode accumulation from `root`; returns the inner nodes in the order visited.
 
     Leaves (nodes without parents) accumulate across calls, like PyTorch's
     leaf tensors. Intermediate nodes are reset first, so after each call
     their `.grad` holds this pass's gradient and a second call adds exactly
-    the same amount to every leaf again.
+    the same amount to every leaf again. All or nothing: if anything raises
+    (a rule's domain error, a non-finite gradient, an interrupt), every
+    `.grad` is put back as it was.
     """
-    order = reverse_topological_order(root, leaves=False)
-    for node in order:
-        if node._backward is not None:
-            node.grad = 0.0
+    inner, leaves = _ordered(root, False)
+    nodes = inner + leaves
+    saved = list(map(_GRAD, nodes))
+    _check_grads(nodes, saved)
+    try:
+        _accumulate(root, inner, nodes, saved)
+    except BaseException:
+        for node, g in zip(nodes, saved):
+            node.grad = g
+        raise
+    return inner
+
+
+def gradients(root: Value, inputs: list[Value]) -> list[float]:
+    """d(root)/d(input) for each input by one backward pass; every `.grad` is left as it was."""
+    inner, leaves = _ordered(root, False)
+    nodes = inner + leaves
+    saved = list(map(_GRAD, nodes))
+    try:
+        _accumulate(root, inner, nodes, [0.0] * len(nodes))
+        on_graph = set(nodes)
+        return [v.grad if v in on_graph else 0.0 for v in inputs]
+    finally:
+        for node, g in zip(nodes, saved):
+            node.grad = g
+
+
+def _accumulate(root: Value, inner: list[Value], nodes: list[Value], start: list[float]) -> None:
+    """One backward pass from grads `start`; raises NonFiniteGradientError on inf or NaN."""
+    for node, g in zip(nodes, start):
+        node.grad = g
+    for node in inner:
+        node.grad = 0.0
     root.grad += 1.0
-    for node in order:
-        rule = node._backward
-        if rule is not None:
-            rule(node)
-    return order
+    for node in inner:
+        node._backward(node)  # type: ignore[misc]
+    total = sum(map(_GRAD, nodes))
+    if total - total != 0.0:  # some gradient is inf or NaN (or only the sum overflowed)
+        _raise_non_finite(root, inner, nodes, start)
+
+
+def _check_grads(nodes: list[Value], saved: list[float]) -> None:
+    """Refuse a graph where some `.grad` was set by hand to a non-number or a non-finite one."""
+    try:
+        total = sum(saved)
+        if total - total == 0.0:
+            return
+    except TypeError:
+        pass
+    for node, g in zip(nodes, saved):
+        if type(g) not in (float, int) or not math.isfinite(g):
+            raise TypeError(
+                f"{node!r} has .grad = {g!r}, set by hand; a gradient must be a finite float. "
+                "Set it to 0.0 (or call zero_grad()) before backward"
+            )
+
+
+def _raise_non_finite(root: Value, inner: list[Value], nodes: list[Value], start: list) -> None:
+    """Replay the pass rule by rule to find the first non-finite gradient, then raise."""
+    if all(math.isfinite(g) for g in map(_GRAD, nodes)):
+        return  # only the check's own sum overflowed
+    for node, g in zip(nodes, start):
+        node.grad = g
+    for node in inner:
+        node.grad = 0.0
+    root.grad += 1.0
+    for node in inner:
+        upstream = node.grad
+        before = [p.grad for p in node.parents]
+        node._backward(node)  # type: ignore[misc]
+        for i, parent in enumerate(node.parents):
+            if not math.isfinite(parent.grad):
+                raise _non_finite_error(node, i, parent, upstream, before[i])
+    raise RuntimeError("a non-finite gradient vanished on replay; please report it")
+
+
+_ADVICE = {
+    "sqrt": "sqrt's derivative 0.5/sqrt(x) is infinite at 0 (and huge near it); add a small "
+    "epsilon inside the sqrt, e.g. (x + 1e-12).sqrt()",
+    "log": "log's derivative 1/x grows without bound near 0; keep its input away from 0, "
+    "e.g. (x + 1e-12).log()",
+    "/": "the derivative of a / b grows like 1/b^2 as b nears 0; keep the divisor away from 0",
+    "**": "the derivative n * x ** (n - 1) is infinite at x = 0 for n < 1 and huge near 0 "
+    "for negative n; keep the base away from 0",
+}
+
+
+def _non_finite_error(
+    node: Value, i: int, parent: Value, upstream: float, before: float
+) -> NonFiniteGradientError:
+    from autodiff.engine import local_derivatives
+
+    local = local_derivatives(node)[i]
+    got = parent.grad
+    if local is not None and math.isfinite(upstream) and math.isfinite(local) and \
+            math.isfinite(upstream * local) and math.isfinite(before):
+        how = (f"the gradients added into it ({before!r} + {upstream * local!r}) "
+               "sum beyond the float range")
+        advice = "scale the loss or the inputs down"
+    else:
+        shown = "infinite (or beyond the float range)" if local is None else repr(local)
+        how = f"upstream gradient {upstream!r} x local derivative {shown} = {got!r}"
+        if upstream == 0.0:
+            how += " (0 times infinity has no value)"
+        advice = _ADVICE.get(node.op, "the product is beyond the float range; scale the loss "
+                             "or the inputs down")
+    return NonFiniteGradientError(
+        f"backward through op {node.op!r} at {node!r} gives input {i} ({parent!r}) a gradient "
+        f"of {got!r}: {how}. {advice}. No .grad was changed.",
+        node, parent, upstream, local,
+    )
 
 
 def zero_grad(root: Value) -> None:

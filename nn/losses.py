@@ -11,7 +11,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from autodiff import Value, dot, logsumexp, sum_values
+from autodiff import Value, dot, sum_values
+from autodiff.engine import log_softmax_at
 
 Number = float | int
 
@@ -157,7 +158,7 @@ def softmax_cross_entropy(
     rows, targets = _pair("softmax_cross_entropy", logits, targets)
     n = len(rows)
     k = None
-    lses, picks = [], []
+    picks = []
     for i, (row, t) in enumerate(zip(rows, targets)):
         if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
             raise TypeError(
@@ -186,10 +187,10 @@ def softmax_cross_entropy(
                 f"use a class index from 0 to {k - 1}."
             )
         row = [_as_value("softmax_cross_entropy", i, z) for z in row]
-        # -log_softmax(row)[t] == logsumexp(row) - row[t], without building k nodes
-        lses.append(logsumexp(row))
-        picks.append(row[t])
-    return dot(lses + picks, [1.0 / n] * n + [-1.0 / n] * n)
+        # -log_softmax(row)[t], without building k nodes and without the cancellation
+        # of logsumexp(row) - row[t] when the logits are huge
+        picks.append(log_softmax_at(row, t))
+    return dot(picks, [-1.0 / n] * n)
 
 
 def l2(params: Sequence[Value]) -> Value:
