@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -115,9 +116,8 @@ def test_the_package_data_globs_ship_py_typed_and_the_explorer_assets():
 
 
 def test_autodiff_nn_is_the_same_nn():
-    import nn
-
     import autodiff.nn
+    import nn
 
     assert autodiff.nn.__all__ == nn.__all__
     for name in nn.__all__:
@@ -247,7 +247,7 @@ def test_the_wheel_works_from_a_fresh_venv_outside_the_source_tree(dists, tmp_pa
     example = readme_first_example()
     expected = [m.strip() for m in re.findall(r"# prints (.*)$", example, re.M)]
     script = example + textwrap.dedent(
-        f"""
+        """
         import json, pathlib, autodiff, nn, autodiff.nn
         from autodiff import explore, render
         render(y, "neuron.svg", params=[w, b])
@@ -266,8 +266,6 @@ def test_the_wheel_works_from_a_fresh_venv_outside_the_source_tree(dists, tmp_pa
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.strip() for line in lines[:-1]] == expected
-    import json
-
     files = json.loads(lines[-1])
     for file in files[:3]:
         assert Path(file).is_relative_to(site), f"{file} is not from the fresh venv"
