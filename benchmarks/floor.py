@@ -2,7 +2,8 @@
 
 No graph objects, no checks: the forward pass, the chain rule worked out on
 paper, and the update, written the way one would write them fast in pure
-CPython (dot products as sum(map(mul, ...)), gradients accumulated with map).
+CPython (dot products as sum(map(mul, ...)); the weight gradients summed over
+the examples at the end, as one product of the stored inputs and gradients).
 An engine's time divided by the floor's is what its generality costs.
 
 - FloorMoons: the moons training step of benchmarks/run.py (MLP with relu
@@ -61,12 +62,14 @@ class FloorMoons:
         """The loss and its gradient with respect to every W and B (same shapes)."""
         Ws, Bs = self.W, self.B
         last = len(Ws) - 1
-        gW = [[[0.0] * len(w) for w in W] for W in Ws]
-        gB = [[0.0] * len(B) for B in Bs]
         # columns of each weight matrix, for pushing a gradient back to the layer's inputs
         Wt = [[list(col) for col in zip(*W)] for W in Ws]
         inv_n = 1.0 / len(X)
         total = 0.0
+        # per layer, for every example with a nonzero gradient: the layer's input and
+        # d loss / d its outputs; dW is then sum over examples of d_j * input_k
+        inputs: list[list[Sequence[float]]] = [[] for _ in Ws]
+        douts: list[list[list[float]]] = [[] for _ in Ws]
         for x, yi in zip(X, y):
             acts: list[Sequence[float]] = [x]  # the input of each layer
             h: Sequence[float] = x
@@ -81,20 +84,25 @@ class FloorMoons:
             d = [-yi * inv_n]  # d loss / d output
             for i in range(last, -1, -1):
                 inp = acts[i]
-                gWi, gBi = gW[i], gB[i]
-                for j, dj in enumerate(d):
-                    if dj:
-                        gWi[j] = list(map(add, gWi[j], map(mul, inp, repeat(dj))))
-                        gBi[j] += dj
+                inputs[i].append(inp)
+                douts[i].append(d)
                 if i:  # back through the layer's weights, then the relu below it
                     d = [sum(map(mul, col, d)) if a > 0.0 else 0.0 for col, a in zip(Wt[i], inp)]
         flat = self.parameters()
         loss = total * inv_n + self.alpha * sum(map(mul, flat, flat), 0.0)
-        two_alpha = 2.0 * self.alpha
-        for W, B, gWi, gBi in zip(Ws, Bs, gW, gB):
-            for j, w in enumerate(W):
-                gWi[j] = list(map(add, gWi[j], map(mul, w, repeat(two_alpha))))
-                gBi[j] += two_alpha * B[j]
+        two_alpha = 2.0 * self.alpha  # d (alpha * p * p) / dp
+        gW: list[list[list[float]]] = []
+        gB: list[list[float]] = []
+        for W, B, ins, ds in zip(Ws, Bs, inputs, douts):
+            in_cols = list(zip(*ins)) or [()] * len(W[0])  # per input k: its value per example
+            d_cols = list(zip(*ds)) or [()] * len(W)  # per neuron j: its gradient per example
+            gW.append(
+                [
+                    [sum(map(mul, dj, ik)) + two_alpha * wk for ik, wk in zip(in_cols, w)]
+                    for dj, w in zip(d_cols, W)
+                ]
+            )
+            gB.append([sum(dj) + two_alpha * b for dj, b in zip(d_cols, B)])
         return loss, gW, gB
 
     def flat_grads(

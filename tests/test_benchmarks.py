@@ -78,6 +78,16 @@ def test_floor_gradient_matches_finite_differences_of_its_own_loss() -> None:
         assert grads[i] == pytest.approx(numeric, abs=1e-6), f"parameter {i}"
 
 
+def test_floor_with_every_margin_met_has_only_the_l2_gradient() -> None:
+    # all weights 0 and output bias 5: every score is 5, every margin 1 - 5 y < 0 for y = +1
+    sizes = [2, 2, 1]
+    weights = [0.0] * 8 + [5.0]  # hidden: (w, w, b) twice; output: w, w, then its bias
+    floor = FloorMoons(weights, sizes, 0.1)
+    loss, grads = floor.flat_grads([[0.3, -0.2], [1.0, 2.0]], [1.0, 1.0])
+    assert loss == pytest.approx(0.1 * 25.0)
+    assert grads == [0.0] * 8 + [pytest.approx(2 * 0.1 * 5.0)]
+
+
 def test_floor_refuses_weights_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match="has 337 parameters, got 3 weights"):
         FloorMoons([0.0, 1.0, 2.0], engines.SIZES, 1e-4)
