@@ -14,7 +14,8 @@ leaves it out), floor (the same step written by hand with plain floats,
 benchmarks/floor.py) and compiled (autodiff.trace, issue 14, once it exists).
 
 Every engine runs in the same process, in rounds: each round times every
-engine once (in a rotating order), with the garbage collector on, and the
+engine once (in a rotating order; CPU time of this process unless --clock
+wall), with the garbage collector on, and the
 ratios reported (x floor, x ours) are the medians of the per-round ratios,
 which hold on a shared machine where raw times drift. Before timing, every
 engine's loss and gradients are checked against the floor (1e-12 relative).
@@ -67,6 +68,11 @@ ENGINES = ("ours", "base", "micrograd", "torch", "floor", "compiled")
 TOLERANCE = 1e-12
 
 Moons = Any  # an adapter from engines.py: step(X, y), flat_grads(X, y)
+
+# CPU time of this process by default: on a shared machine the wall clock also counts
+# the time other processes hold the CPU (--clock wall measures that instead)
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+clock = CLOCKS["cpu"]
 
 
 # ---------------------------------------------------------------------------
@@ -266,7 +272,7 @@ def rotated(names: list[str], k: int) -> list[str]:
 
 def bench_moons(setup: Setup, rounds: int, steps: dict[str, int]) -> dict[str, Any]:
     """Per round and engine: the mean of `steps` back-to-back steps with GC on, and the
-    best of max(3, steps / 5) steps with GC off (the collector's share), from fresh weights."""
+    best of 5 steps with GC off (the collector's share), from fresh weights."""
     X, y = moons_data()
     weights = reference_weights()
     gc_on: dict[str, list[float]] = {n: [] for n in setup.engines}
@@ -276,10 +282,10 @@ def bench_moons(setup: Setup, rounds: int, steps: dict[str, int]) -> dict[str, A
         for name in rotated(setup.engines, r):
             engine = moons_factory(setup, name)(weights)
             n = steps[name]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 loss = engine.step(X, y)
-            gc_on[name].append((time.perf_counter() - t0) / n)
+            gc_on[name].append((clock() - t0) / n)
             counted = count_graph(name, loss)
             if counted:
                 nodes[name] = counted
@@ -288,10 +294,10 @@ def bench_moons(setup: Setup, rounds: int, steps: dict[str, int]) -> dict[str, A
             gc.disable()
             try:
                 best = math.inf
-                for _ in range(max(3, n // 5)):
-                    t0 = time.perf_counter()
+                for _ in range(5):
+                    t0 = clock()
                     engine.step(X, y)
-                    best = min(best, time.perf_counter() - t0)
+                    best = min(best, clock() - t0)
                 gc_off[name].append(best)
             finally:
                 gc.enable()
@@ -312,10 +318,10 @@ def bench_expression(setup: Setup, rounds: int, calls: int) -> dict[str, Any]:
     for r in range(rounds):
         for name in rotated(setup.engines, r):
             run = runners[name]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(calls):
                 run()
-            times[name].append((time.perf_counter() - t0) / calls)
+            times[name].append((clock() - t0) / calls)
             gc.collect()
     return {"times": summary(times), "raw": times}
 
@@ -369,13 +375,13 @@ def bench_chain(setup: Setup, rounds: int, sizes: list[int], torch_max: int) -> 
                 if failed.get(name, math.inf) <= size or (name == "torch" and size > torch_max):
                     continue
                 cls = value_class(setup, name)
-                t0 = time.perf_counter()
+                t0 = clock()
                 try:
                     g = chain_grad(cls, size)
                 except RecursionError:
                     failed[name] = size
                     continue
-                elapsed = time.perf_counter() - t0
+                elapsed = clock() - t0
                 if not math.isclose(g, 1.0001**size, rel_tol=1e-9):
                     raise ValueError(f"chain: {name} got {g!r}, expected {1.0001**size!r}")
                 per_node[name][size].append(elapsed / (2 * size))
@@ -432,10 +438,10 @@ def bench_wide(setup: Setup, rounds: int, n: int) -> dict[str, Any]:
     for key, cls, summer, parents in cases:
         times = []
         for _ in range(rounds):
-            t0 = time.perf_counter()
+            t0 = clock()
             xs, root = wide_graph(cls, summer, n)
             root.backward()
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
             del xs, root
             gc.collect()
         tracemalloc.start()
@@ -462,10 +468,10 @@ def bench_demo(setup: Setup, full_micrograd: bool) -> dict[str, float]:
         if name in ("torch",) or (name == "micrograd" and not full_micrograd):
             continue
         engine = moons_factory(setup, name)(weights)
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(100):
             engine.step(X, y)
-        out[name] = time.perf_counter() - t0
+        out[name] = clock() - t0
     return out
 
 
@@ -542,8 +548,8 @@ def markdown(setup: Setup, results: dict[str, Any]) -> str:
     names = setup.engines
     lines = [
         f"Measured on {m['date']}: {m['cores']} cores, {m['cpu']}, {m['os']}, {m['python']}; "
-        "all engines in one process, interleaved rounds, GC on unless stated; "
-        "ratios are medians of per-round ratios.",
+        f"all engines in one process, interleaved rounds, {results['clock']} time, "
+        "GC on unless stated; ratios are medians of per-round ratios.",
         "",
         "| workload | " + " | ".join(heads[n] for n in names) + " |",
         "|---|" + "---|" * len(names),
@@ -556,7 +562,7 @@ def markdown(setup: Setup, results: dict[str, Any]) -> str:
             + " |"
         )
         lines.append(
-            "| moons step, GC off (best step) | "
+            "| moons step, GC off (best of 5 steps) | "
             + " | ".join(cell(mo["gc_off"].get(n), n) for n in names)
             + " |"
         )
@@ -645,6 +651,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--rounds", type=int, metavar="N", help="rounds (default 7, 5 with --quick)"
     )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: this process's CPU time (default; other load on the machine does not count); "
+        "wall: elapsed time",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument(
@@ -658,6 +671,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="leave PyTorch out (its import slows the cyclic GC for everyone)",
     )
     args = parser.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
     rounds = args.rounds or (5 if args.quick else 7)
     if rounds < 1:
         parser.error(f"--rounds must be at least 1, got {rounds}")
@@ -672,7 +687,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     m = machine()
     print(f"autodiff benchmarks, {m['date']}")
     print(f"machine: {m['cores']} cores, {m['cpu']}, {m['os']}")
-    print(f"python: {m['python']}")
+    print(f"python: {m['python']}; clock: {args.clock} time")
     print(f"engines: {', '.join(setup.label(n) for n in setup.engines)}")
     for note in setup.notes:
         print(f"  note: {note}")
@@ -680,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "machine": m,
         "engines": [setup.label(n) for n in setup.engines],
         "rounds": rounds,
+        "clock": args.clock,
     }
 
     if "moons" in args.only:
@@ -700,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             f"floor/compiled {5 * moons_steps}), GC on"
         )
         print_ratio_table(setup, moons["gc_on"])
-        print("   GC off (best step of a few):")
+        print("   GC off (best of 5 steps):")
         print_ratio_table(setup, moons["gc_off"])
         print(
             "   nodes per step: "
