@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Iterable
 from typing import Any
 
 Dataset = tuple[list[list[float]], list[int]]
@@ -24,10 +25,10 @@ def _check_args(name: str, n: Any, noise: Any, seed: Any, min_n: int) -> None:
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
         raise TypeError(f"{name}: noise must be a number, got {noise!r}; pass e.g. noise=0.1.")
     try:
-        finite = math.isfinite(noise)
+        value = float(noise)
     except OverflowError:  # an int such as 10 ** 400
-        finite = False
-    if not (finite and noise >= 0):
+        value = math.inf
+    if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name}: noise is {noise!r}; pass a finite number >= 0.")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"{name}: seed must be an int, got {seed!r}; pass e.g. seed=0.")
@@ -41,14 +42,29 @@ def _linspace(start: float, stop: float, n: int, endpoint: bool = True) -> list[
     return [start + (stop - start) * i / steps for i in range(n)]
 
 
-def _finish(points: list[tuple[float, float, int]], noise: float, rng: random.Random) -> Dataset:
+def _finish(
+    name: str, points: list[tuple[float, float, int]], noise: float, rng: random.Random
+) -> Dataset:
     """Add Gaussian noise to every point, shuffle, and split into (X, y)."""
     data = [
         ([x1 + rng.gauss(0.0, noise), x2 + rng.gauss(0.0, noise)], label)
         for x1, x2, label in points
     ]
+    _check_finite(name, noise, (v for x, _ in data for v in x))
     rng.shuffle(data)
     return [x for x, _ in data], [label for _, label in data]
+
+
+def _check_finite(name: str, noise: float, values: Iterable[float]) -> None:
+    """Raise a clear ValueError naming noise if any generated number is inf or NaN."""
+    # Gaussian draws reach about 8.6 standard deviations, so a noise near the top of
+    # the float range can overflow; checking the results is exact where a bound is not.
+    if not all(map(math.isfinite, values)):
+        raise ValueError(
+            f"{name}: noise={noise!r} is so large that some points are not finite numbers; "
+            "pass a noise of at most 1e300 (the points lie within about 1 of the origin, "
+            "so noise=0.1 is a typical choice)."
+        )
 
 
 def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
@@ -60,7 +76,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
     inner = [
         (1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5, 1) for t in _linspace(0.0, math.pi, n_inner)
     ]
-    return _finish(outer + inner, noise, random.Random(seed))
+    return _finish("make_moons", outer + inner, noise, random.Random(seed))
 
 
 def make_circles(n: int = 100, noise: float = 0.1, factor: float = 0.5, seed: int = 0) -> Dataset:
@@ -84,7 +100,7 @@ def make_circles(n: int = 100, noise: float = 0.1, factor: float = 0.5, seed: in
         (factor * math.cos(t), factor * math.sin(t), 1)
         for t in _linspace(0.0, 2 * math.pi, n_inner, endpoint=False)
     ]
-    return _finish(outer + inner, noise, random.Random(seed))
+    return _finish("make_circles", outer + inner, noise, random.Random(seed))
 
 
 def make_spirals(n: int = 300, k: int = 3, noise: float = 0.2, seed: int = 0) -> Dataset:
@@ -97,14 +113,14 @@ def make_spirals(n: int = 300, k: int = 3, noise: float = 0.2, seed: int = 0) ->
             f"make_spirals: k is {k!r}; pass between 2 classes and n (here {n}) classes."
         )
     rng = random.Random(seed)
-    data = []
+    data: list[tuple[list[float], int]] = []
     for j in range(k):
         m = n // k + (1 if j < n % k else 0)  # spread the remainder over the first arms
         radii = _linspace(0.0, 1.0, m)
         angles = _linspace(j * 4.0, (j + 1) * 4.0, m)
-        for r, t in zip(radii, angles):
-            t += rng.gauss(0.0, noise)
-            data.append(([r * math.sin(t), r * math.cos(t)], j))
+        noisy = [t + rng.gauss(0.0, noise) for t in angles]
+        _check_finite("make_spirals", noise, noisy)  # sin(inf) would be a math domain error
+        data.extend(([r * math.sin(t), r * math.cos(t)], j) for r, t in zip(radii, noisy))
     rng.shuffle(data)
     return [x for x, _ in data], [label for _, label in data]
 
@@ -114,4 +130,4 @@ def make_xor(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
     _check_args("make_xor", n, noise, seed, 1)
     corners = [(-1.0, -1.0, 0), (-1.0, 1.0, 1), (1.0, -1.0, 1), (1.0, 1.0, 0)]
     points = [corners[i % 4] for i in range(n)]  # balanced: corners in turn
-    return _finish(points, noise, random.Random(seed))
+    return _finish("make_xor", points, noise, random.Random(seed))

@@ -120,7 +120,9 @@ class Module:
 
     def state_dict(self) -> dict[str, float]:
         """Return a new dict mapping each parameter name to its current float value."""
-        return {name: p.data for name, p in self.named_parameters()}
+        named = self.named_parameters()
+        check_unique_names(named, f"{type(self).__name__}.state_dict()")
+        return {name: p.data for name, p in named}
 
     def __repr__(self) -> str:
         try:
@@ -132,9 +134,23 @@ class Module:
     def load_state_dict(self, state: Any) -> None:
         """Set every parameter from state; everything is checked before anything changes."""
         named = self.named_parameters()
+        check_unique_names(named, f"{type(self).__name__}.load_state_dict()")
         values = check_state(state, [name for name, _ in named], "state_dict", TypeError)
         for name, p in named:
             p.data = values[name]
+
+
+def check_unique_names(named: Sequence[tuple[str, Value]], where: str) -> None:
+    """Raise a clear ValueError if two entries of named_parameters() share a name."""
+    first: dict[str, int] = {}
+    for i, (name, _) in enumerate(named):
+        if name in first:
+            raise ValueError(
+                f"{where}: parameters {first[name]} and {i} of named_parameters() are both "
+                f"named {name!r}, so one would overwrite the other; give every parameter its "
+                "own name (the default named_parameters() does)."
+            )
+        first[name] = i
 
 
 def check_state(

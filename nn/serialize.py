@@ -14,18 +14,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
 from autodiff import Value
+from autodiff.fileio import write_atomic
 
-from .module import Module, check_state
+from .module import Module, check_state, check_unique_names
 
 FORMAT = "autodiff.nn"
 VERSION = 1
 
-PathLike = str | os.PathLike
+PathLike = str | os.PathLike[str]
+
+# A model file is about 40 bytes per parameter, so 64 MiB is over a million weights.
+MAX_BYTES = 64 * 1024 * 1024
 
 
 def _check_module(module: Any, who: str) -> Module:
@@ -37,25 +41,12 @@ def _check_module(module: Any, who: str) -> Module:
     return module
 
 
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    """Create a new, uniquely named file in folder; return its descriptor and path.
-
-    Unlike tempfile.mkstemp (mode 0600) the file gets the usual permissions
-    (0666 minus the umask), so the saved model is as readable as any other file.
-    """
-    while True:
-        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-        except FileExistsError:
-            continue
-
-
 def save(module: Module, path: PathLike) -> None:
     """Write module's architecture and parameter values to path as JSON, atomically."""
     _check_module(module, "save")
-    path = Path(path)
-    state = module.state_dict()
+    named = module.named_parameters()
+    check_unique_names(named, f"cannot save to {str(path)!r}")
+    state = {name: p.data for name, p in named}
     for name, value in state.items():
         if not math.isfinite(value):
             raise ValueError(
@@ -69,61 +60,8 @@ def save(module: Module, path: PathLike) -> None:
         "parameters": state,
     }
     text = json.dumps(document, indent=1, allow_nan=False) + "\n"
-    folder = path.parent
-    if not folder.is_dir():
-        if folder.exists():
-            raise NotADirectoryError(
-                f"cannot save to {str(path)!r}: {str(folder)!r} is a file, not a folder; "
-                "choose a path inside an existing folder."
-            )
-        raise FileNotFoundError(
-            f"cannot save to {str(path)!r}: the folder {str(folder)!r} does not exist; "
-            "create it first (e.g. os.makedirs) or choose a path inside an existing folder."
-        )
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"cannot save to {str(path)!r}: it is a folder; give a file name such as "
-            f"{str(path / 'model.json')!r}."
-        )
-    # write a temporary file next to the target, then rename it over the target:
     # readers see either the old file or the complete new one, never a partial write
-    try:
-        fd, tmp = _create_temp(folder, path.name)
-    except OSError as error:
-        message = (
-            f"cannot save to {str(path)!r}: creating a temporary file in {str(folder)!r} "
-            f"failed ({error.strerror or error}); check that the folder is writable and has space"
-        )
-        if error.errno is None:
-            raise type(error)(message) from error
-        raise type(error)(error.errno, message) from error
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Flush the folder entry of a rename to disk where the platform allows it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomic(path, text)
 
 
 def _reject_constant(name: str) -> float:
@@ -141,15 +79,23 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def load(module: Module, path: PathLike) -> Module:
+def load(module: Module, path: PathLike, *, max_bytes: int = MAX_BYTES) -> Module:
     """Set module's parameters from a file written by save() and return module.
 
     Everything is checked first, so a bad file raises ValueError and changes nothing.
+    Only regular files of at most max_bytes bytes are read (64 MiB by default).
     """
     _check_module(module, "load")
-    path = Path(path)
-    raw = path.read_bytes()
-    where = str(path)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError(
+            f"max_bytes must be an int, got {max_bytes!r}; pass a size in bytes such as "
+            f"max_bytes={MAX_BYTES}."
+        )
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes is {max_bytes!r}; pass a size in bytes of at least 1.")
+    where = str(Path(path))
+    check_unique_names(module.named_parameters(), f"cannot load {where}")
+    raw = _read_regular_file(where, max_bytes)
     if not raw.strip():
         raise ValueError(f"{where} is empty; it is not a model file written by nn.save.")
     if raw[:1] == b"\x80":
@@ -168,6 +114,52 @@ def load(module: Module, path: PathLike) -> Module:
     for p, value in updates:
         p.data = value
     return module
+
+
+def _read_regular_file(where: str, max_bytes: int) -> bytes:
+    """Return the bytes of a regular file of at most max_bytes, else raise ValueError.
+
+    A named pipe, a device such as /dev/zero or a folder is refused before it is
+    read: reading those can block forever or never end.
+    """
+    _check_regular(where, os.stat(where), max_bytes)
+    # O_NONBLOCK: if the path was swapped for a pipe after the stat, open still returns
+    fd = os.open(where, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb", closefd=True) as f:
+        _check_regular(where, os.fstat(fd), max_bytes)
+        raw = f.read(max_bytes + 1)  # the file may have grown since the stat
+    if len(raw) > max_bytes:
+        raise ValueError(_too_big(where, f"more than {max_bytes} bytes", max_bytes))
+    return raw
+
+
+_KINDS = [
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+]
+
+
+def _check_regular(where: str, info: os.stat_result, max_bytes: int) -> None:
+    """Raise ValueError unless info describes a regular file of at most max_bytes."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "a special file")
+        raise ValueError(
+            f"{where} is {kind}, not a regular file; nn.load only reads model files "
+            "written by nn.save."
+        )
+    if info.st_size > max_bytes:
+        raise ValueError(_too_big(where, f"{info.st_size} bytes", max_bytes))
+
+
+def _too_big(where: str, size: str, max_bytes: int) -> str:
+    return (
+        f"{where} is {size}, above the limit of {max_bytes} bytes, so it was not read; "
+        "a model file written by nn.save takes about 40 bytes per parameter. If it really "
+        "is one, pass a larger max_bytes= to nn.load."
+    )
 
 
 def _read_values(module: Module, raw: bytes, where: str) -> list[tuple[Value, float]]:

@@ -146,3 +146,19 @@ def test_circles_factor_out_of_range(factor):
 def test_noise_too_large_for_a_float(make):
     with pytest.raises(ValueError, match="noise is 1000000000.*; pass a finite number >= 0"):
         make(noise=10**400)
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+def test_noise_that_makes_points_infinite_is_refused(make):
+    # 1e308 is a finite float, but points plus 1e308-scale Gaussian draws overflow
+    # (make_spirals used to raise a bare "math domain error", the others returned inf)
+    with pytest.raises(ValueError, match=r"noise=1e\+308 is so large that some points are not"):
+        make(n=200, noise=1e308, seed=0)
+
+
+@pytest.mark.parametrize("make", GENERATORS)
+def test_large_but_safe_noise_gives_finite_points(make):
+    X, _ = make(n=200, noise=1e300, seed=0)
+    assert all(math.isfinite(v) for x in X for v in x)
+    if make is not datasets.make_spirals:  # spirals put the noise on the angle
+        assert max(abs(v) for x in X for v in x) > 1e299  # the noise really was applied

@@ -333,3 +333,22 @@ def test_bad_seed(seed):
 def test_bad_rng():
     with pytest.raises(TypeError, match="rng must be a random.Random, got 42"):
         Neuron(2, rng=42)
+
+
+def test_load_state_dict_refuses_clashing_names_clearly():
+    class TwoMLPs(Module):
+        def __init__(self):
+            self.a = MLP(2, [1], seed=1)
+            self.b = MLP(2, [1], seed=2)
+
+        def named_parameters(self):
+            return self.a.named_parameters() + self.b.named_parameters()
+
+    model = TwoMLPs()
+    state = MLP(2, [1], seed=3).state_dict()
+    before = [p.data for _, p in model.named_parameters()]
+    with pytest.raises(ValueError, match="both named 'layers.0.neurons.0.w.0'"):
+        model.load_state_dict(state)  # was an IndexError
+    assert [p.data for _, p in model.named_parameters()] == before
+    with pytest.raises(ValueError, match="both named"):
+        model.state_dict()  # was a dict with 3 of the 6 parameters

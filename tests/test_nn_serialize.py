@@ -138,7 +138,7 @@ def test_save_into_a_missing_folder_names_the_target(tmp_path):
 def test_save_below_a_file_names_the_target(tmp_path):
     (tmp_path / "file").write_text("x")
     path = tmp_path / "file" / "model.json"
-    with pytest.raises(NotADirectoryError, match=f"cannot save to {re.escape(repr(str(path)))}"):
+    with pytest.raises(NotADirectoryError, match=f"cannot write {re.escape(repr(str(path)))}"):
         save(MLP(2, [1]), path)
     assert os.listdir(tmp_path) == ["file"] and (tmp_path / "file").read_text() == "x"
 
@@ -160,7 +160,7 @@ def test_save_where_the_temporary_file_cannot_be_made_names_the_target(tmp_path,
     monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(PermissionError) as info:
         save(MLP(2, [1]), path)
-    assert f"cannot save to {str(path)!r}" in str(info.value)
+    assert f"cannot write {str(path)!r}" in str(info.value)
     assert "check that the folder is writable" in str(info.value)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == []
@@ -305,3 +305,99 @@ def test_good_document_helper_really_loads(tmp_path):
 def test_exported_names():
     assert {"Module", "Neuron", "Layer", "MLP", "SGD", "Adam", "save", "load"} <= set(dir(nn))
     assert nn.losses.mse and nn.datasets.make_moons
+
+
+# --- duplicate names, special files, size limit (issue 11, items 10 and 11) ----
+
+
+class TwoMLPs(nn.Module):
+    """Concatenates two MLPs' named_parameters: the names clash pairwise."""
+
+    def __init__(self):
+        self.a = MLP(2, [1], seed=1)
+        self.b = MLP(2, [1], seed=2)
+
+    def named_parameters(self):
+        return self.a.named_parameters() + self.b.named_parameters()
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+
+def test_save_refuses_clashing_names_instead_of_writing_half_the_parameters(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"parameters 0 and 3 of named_parameters\(\) are both named "
+        r"'layers.0.neurons.0.w.0', so one would overwrite the other"
+    ):
+        save(TwoMLPs(), tmp_path / "m.json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_load_refuses_clashing_names_and_changes_nothing(tmp_path):
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=3), path)
+    model = TwoMLPs()
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="cannot load .*both named 'layers.0.neurons.0.w.0'"):
+        load(model, path)
+    assert snapshot(model) == before
+
+
+def test_a_named_pipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)  # reading it would wait forever for a writer
+    with pytest.raises(ValueError, match=r"pipe.json is a named pipe, not a regular file"):
+        load(MLP(2, [1]), fifo)
+
+
+@pytest.mark.parametrize(("special", "kind"), [("/dev/zero", "a character device")])
+def test_a_device_is_refused_before_reading(special, kind):
+    if not os.path.exists(special):
+        pytest.skip(f"{special} does not exist here")
+    with pytest.raises(ValueError, match=f"{special} is {kind}, not a regular file"):
+        load(MLP(2, [1]), special)
+
+
+def test_a_folder_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="is a folder, not a regular file"):
+        load(MLP(2, [1]), tmp_path)
+
+
+def test_a_file_above_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "m.json"
+    model = MLP(2, [3, 1], seed=1)
+    save(model, path)
+    size = path.stat().st_size
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    with pytest.raises(ValueError, match=f"is {size} bytes, above the limit of {size - 1} bytes"):
+        load(MLP(2, [3, 1], seed=2), path, max_bytes=size - 1)
+    assert reads == []  # refused from the size alone
+    other = load(MLP(2, [3, 1], seed=2), path, max_bytes=size)  # exactly at the limit
+    assert snapshot(other) == snapshot(model)
+
+
+def test_the_default_limit_is_64_mib(tmp_path):
+    path = tmp_path / "big.json"
+    with open(path, "wb") as f:
+        f.truncate(64 * 1024 * 1024 + 1)  # sparse: no disk space used
+    with pytest.raises(ValueError, match="is 67108865 bytes, above the limit of 67108864 bytes"):
+        load(MLP(2, [1]), path)
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "error"), [(0, ValueError), (-5, ValueError), (1.5, TypeError), (True, TypeError)]
+)
+def test_bad_max_bytes(tmp_path, max_bytes, error):
+    path = tmp_path / "m.json"
+    save(MLP(2, [1]), path)
+    with pytest.raises(error, match="max_bytes"):
+        load(MLP(2, [1]), path, max_bytes=max_bytes)
+
+
+def test_save_accepts_names_of_up_to_255_bytes(tmp_path):
+    path = tmp_path / ("m" * 250 + ".json")
+    save(MLP(2, [1], seed=4), path)
+    assert os.listdir(tmp_path) == [path.name]
+    assert snapshot(load(MLP(2, [1]), path)) == snapshot(MLP(2, [1], seed=4))
