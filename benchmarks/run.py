@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                  # every workload, medians and ratios
     python benchmarks/run.py --quick          # fewer steps and smaller sizes
-    python benchmarks/run.py --only moons --engines base   # ours vs base vs floor, seconds
+    python benchmarks/run.py --quick --only moons --engines base   # ours, base, floor: seconds
     python benchmarks/run.py --base HEAD~1    # the "base" row from another commit
     python benchmarks/run.py --markdown       # also a table to paste into the README
     python benchmarks/run.py --json out.json
@@ -14,11 +14,12 @@ leaves it out), floor (the same step written by hand with plain floats,
 benchmarks/floor.py) and compiled (autodiff.trace, issue 14, once it exists).
 
 Every engine runs in the same process, in rounds: each round times every
-engine once (in a rotating order; CPU time of this process unless --clock
-wall), with the garbage collector on, and the
-ratios reported (x floor, x ours) are the medians of the per-round ratios,
-which hold on a shared machine where raw times drift. Before timing, every
-engine's loss and gradients are checked against the floor (1e-12 relative).
+engine once, in a rotating order, with the garbage collector on (CPU time of
+this process unless --clock wall). The ratios (x floor, x ours) are the
+medians of the per-round ratios, which hold on a shared machine where raw
+times drift. Before timing, every engine's loss and gradients are checked
+against the floor's (to 1e-12 relative), and a wrong engine is not timed.
+--full-micrograd also times micrograd's whole 100-step demo (~2 minutes).
 """
 
 from __future__ import annotations
@@ -768,7 +769,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if "demo" in args.only:
         demo = bench_demo(setup, args.full_micrograd)
         results["demo"] = demo
-        print("\n5. moons demo training, 100 steps, wall time (one run each)")
+        print(f"\n5. moons demo training, 100 steps, {args.clock} time (one run each)")
         for name, seconds in demo.items():
             print(
                 f"   {setup.label(name):<16} {fmt_time(seconds):>10} "
