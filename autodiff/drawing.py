@@ -3,28 +3,36 @@
 `to_dot` is pure Python (standard library only) and needs no Graphviz; `draw` wraps the same
 DOT text in a `graphviz.Digraph` (it displays inline in Jupyter) and `render` runs Graphviz's
 `dot` program to write a file. The command line that draws an expression is autodiff.cli.
+
+Every node is named the same way everywhere (picture, explorer panel and table): by its label,
+or, unlabelled, by its op and position (`mul1`, `tanh2`, `leaf1`); see `graph_names`.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import os
-import secrets
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
 from autodiff.engine import Value
+from autodiff.fileio import write_atomic
 from autodiff.graph import topological_order
 
 __all__ = [
-    "DEFAULT_MAX_NODES", "INSTALL_HELP", "GraphvizNotFound", "draw", "render", "to_dot",
+    "DEFAULT_MAX_NODES", "FONT", "INSTALL_HELP", "GraphvizNotFound", "draw", "format_number",
+    "graph_names", "render", "to_dot", "value_html",
 ]
 
 # dot needs ~5 s for 3000 values of a dense MLP graph and grows faster than linearly.
 DEFAULT_MAX_NODES = 3000
+# A font Debian ships (fonts-dejavu-core) and browsers find, so PNG, SVG and page look alike.
+FONT = "DejaVu Sans"
 
 _GRAPH_NAME = "autodiff"
 _RANKDIRS = ("LR", "RL", "TB", "BT")
@@ -38,27 +46,36 @@ INSTALL_HELP = (
 
 # Graph-wide defaults, then one style per node role.  Names are stable so DOT text is too.
 _HEADER = (
-    '\tgraph [rankdir={rankdir} fontname="Helvetica" fontsize=10 nodesep=0.25 ranksep=0.35]\n'
-    '\tnode [fontname="Helvetica" fontsize=11 margin="0.06,0.03"]\n'
-    '\tedge [color="#4b5563" arrowsize=0.7 fontname="Helvetica" fontsize=9]\n'
+    f'\tgraph [rankdir={{rankdir}} fontname="{FONT}" fontsize=10 nodesep=0.18 ranksep=0.3]\n'
+    f'\tnode [fontname="{FONT}" fontsize=11 margin="0.05,0.02"]\n'
+    f'\tedge [color="#6b7280" arrowsize=0.6 fontname="{FONT}" fontsize=10 '
+    f'fontcolor="#4b5563"]\n'
 )
 _ROLE_STYLE = {
     "input": 'shape=box style="rounded,filled" fillcolor="#dbeafe"',
-    "parameter": 'shape=box3d style=filled fillcolor="#fde68a"',
+    # the 3-D box's front face is smaller than the node: a wider margin keeps text on it
+    "parameter": 'shape=box3d style=filled fillcolor="#fde68a" margin="0.09,0.07"',
     "intermediate": 'shape=box style=filled fillcolor="#f3f4f6"',
     "output": 'shape=box style="filled,bold" peripheries=2 fillcolor="#bbf7d0"',
-    "op": ('shape=ellipse style=filled fillcolor="#ffffff" color="#6b7280" fontsize=10 '
-           'height=0.3 margin="0.04,0.02"'),
+    "op": ('shape=ellipse style=filled fillcolor="#ffffff" color="#9ca3af" fontsize=10 '
+           'height=0.28 margin="0.03,0.01"'),
 }
 _ROLES = tuple(_ROLE_STYLE)
-_TABLE_ATTRS = 'BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3"'
+# The explorer's op nodes: as large a font as the values' (it sets the page's smallest text).
+_COMPACT_OP = ('shape=ellipse style=filled fillcolor="#ffffff" color="#9ca3af" fontsize=11 '
+               'height=0.22 margin="0.02,0"')
+_TABLE_ATTRS = 'BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"'
+# A generated name (no label) is grey and italic: it tells the nodes apart, it is not user text.
+_GENERATED = '<FONT COLOR="#4b5563"><I>{}</I></FONT>'
 # Ops whose operand order matters: their two edges are labelled a and b.
 _ORDERED_OPS = ("-", "/", "**")
 # One-parent ops that keep a plain-number operand in `_ctx`: parent OP constant.
 _CONSTANT_OPS = ("+", "-", "*", "/", "**")
+# Words for unlabelled nodes' names; other ops (tanh, dot, ...) are their own word.
+_OP_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 
 
-class GraphvizNotFound(graphviz.ExecutableNotFound):
+class GraphvizNotFound(graphviz.ExecutableNotFound):  # type: ignore[misc]
     """Raised when Graphviz's `dot` program is missing; says where the DOT text was saved."""
 
     def __init__(self, message: str, dot_path: str | None = None) -> None:
@@ -74,15 +91,25 @@ def to_dot(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     params: Iterable[Value] | None = None,
     legend: bool = True,
+    *,
+    expand_dot: bool = False,
 ) -> str:
     """Return the DOT text of the graph that computes `root` (pure Python, no Graphviz needed).
 
     `rankdir` is the layout direction (LR, RL, TB or BT); `show_grad` adds each Value's grad;
-    `precision` is the number of digits shown; graphs with more than `max_nodes` Values are
+    `precision` is the number of decimals shown; graphs with more than `max_nodes` Values are
     refused (None lifts the limit); Values in `params` are coloured as parameters; `legend`
-    adds a small key of the colours used.
+    adds a small key of the colours used; `expand_dot` draws each `dot` node (a neuron's
+    weighted sum) as one multiply per weight and an add, as micrograd's pictures do.
     """
-    body = _dot_body(root, params, rankdir, show_grad, precision, max_nodes, legend)
+    order = graph_of(root)
+    max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
+    _check_size(root, order, max_nodes)
+    body = dot_body(
+        order, root, params=_check_params(params), rankdir=_check_rankdir(rankdir),
+        show_grad=_check_flag("show_grad", show_grad), precision=_check_precision(precision),
+        legend=_check_flag("legend", legend), expand_dot=_check_flag("expand_dot", expand_dot),
+    )
     return "".join([f"digraph {_GRAPH_NAME} {{\n", *body, "}\n"])
 
 
@@ -94,15 +121,23 @@ def draw(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     params: Iterable[Value] | None = None,
     legend: bool = True,
+    *,
+    expand_dot: bool = False,
 ) -> graphviz.Digraph:
     """Return a graphviz.Digraph of `root`'s graph (inline SVG in Jupyter); options as in to_dot."""
-    text = to_dot(root, rankdir, show_grad, precision, max_nodes, params, legend)
-    # The Digraph's source is exactly to_dot's text: its body is every line between the braces.
+    text = to_dot(root, rankdir, show_grad, precision, max_nodes, params, legend,
+                  expand_dot=expand_dot)
+    return digraph_of(text)
+
+
+def digraph_of(text: str) -> graphviz.Digraph:
+    """Wrap DOT text in a Digraph whose source is exactly that text (inline SVG in Jupyter)."""
+    # the body is every line between `digraph name {` and the closing brace
     lines = text.split("\n")[1:-2]
     return _Drawing(name=_GRAPH_NAME, body=[line + "\n" for line in lines], format="svg")
 
 
-def render(root: Value, path: str | os.PathLike, format: str = "svg", **opts) -> str:
+def render(root: Value, path: str | os.PathLike[str], format: str = "svg", **opts: Any) -> str:
     """Render `root`'s graph with Graphviz to a file and return the file's path as a str.
 
     The file is `path` itself when it already ends in ".<format>" (any letter case), otherwise
@@ -113,7 +148,11 @@ def render(root: Value, path: str | os.PathLike, format: str = "svg", **opts) ->
     """
     fmt = _check_format(format)
     out = _output_path(path, fmt)
-    text = to_dot(root, **opts)
+    return render_dot(to_dot(root, **opts), out, fmt)
+
+
+def render_dot(text: str, out: str, fmt: str) -> str:
+    """Run dot on DOT text and write the picture to `out` atomically; return `out`."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     try:
         picture = graphviz.pipe("dot", fmt, text.encode("utf-8"))
@@ -127,81 +166,220 @@ def render(root: Value, path: str | os.PathLike, format: str = "svg", **opts) ->
             f"Graphviz's dot failed to render {out!r} (exit status {exc.returncode}): {detail}. "
             f"The DOT text was saved to {saved!r}; please report it with this message."
         ) from None
-    _write_atomic(out, picture)
+    write_atomic(out, picture)
     return out
 
 
-class _Drawing(graphviz.Digraph):
+class _Drawing(graphviz.Digraph):  # type: ignore[misc]
     """A Digraph whose notebook display explains how to install Graphviz when dot is missing."""
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
         try:
-            return super()._repr_mimebundle_(include, exclude, **kwargs)
+            bundle: dict[str, Any] = super()._repr_mimebundle_(include, exclude, **kwargs)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound(_missing_dot_message(None, None, "svg")) from None
+        return bundle
+
+
+def value_html(value: Value, precision: int = 4) -> str:
+    """A Value's small HTML picture for notebooks (Value._repr_html_): name, data, grad, op."""
+    if not isinstance(value, Value):
+        raise TypeError(f"value_html needs a Value, got {type(value).__name__}.")
+    name = " ".join(shorten_label(str(value.label), 200).split()) if value.label else ""
+    parts = [f"<b>{html.escape(name)}</b>"] if name else []
+    parts.append(f"data {format_number(value.data, precision)}")
+    parts.append(f"grad {format_number(value.grad, precision)}")
+    if value.op:
+        n = len(value.parents)
+        parts.append(f"op {html.escape(shorten_label(str(value.op), 40))} of "
+                     f"{n} input{'' if n == 1 else 's'}")
+    cells = "".join(
+        f'<span style="padding:1px 6px;border-left:{"0" if i == 0 else "1px solid #d1d5db"}">'
+        f"{part}</span>" for i, part in enumerate(parts))
+    return (f'<span style="display:inline-block;font:12px \'{FONT}\',sans-serif;'
+            f'background:#f3f4f6;border:1px solid #9ca3af;border-radius:3px">'
+            f"Value {cells}</span>")
+
+
+# --- naming -----------------------------------------------------------------------------
+
+
+def graph_names(order: Sequence[Value]) -> list[str]:
+    """One unique name per node of `order`, as pictures, the explorer's panel and table show it.
+
+    A labelled node is its label on one line (shortened like the drawing's); an unlabelled
+    one gets its op's word and a count in graph order (`mul1`, `tanh2`; `leaf1` for leaves),
+    skipping any name a label already uses.
+    """
+    names: list[str] = []
+    taken = {label_text(node.label) for node in order if node.label}
+    counts: dict[str, int] = {}
+    for node in order:
+        if node.label:
+            names.append(label_text(node.label))
+            continue
+        word = "leaf" if not node.parents else _OP_WORDS.get(node.op, str(node.op))
+        if not word.isidentifier() or len(word) > 12:
+            word = "op"  # an op name edited into something odd
+        k = counts.get(word, 0) + 1
+        while f"{word}{k}" in taken:
+            k += 1
+        counts[word] = k
+        taken.add(f"{word}{k}")
+        names.append(f"{word}{k}")
+    return names
+
+
+def label_text(label: object) -> str:
+    """A label as one line of text, shortened as the drawing shortens it."""
+    return " ".join(shorten_label(str(label)).split())
 
 
 # --- building the DOT text -------------------------------------------------------------
 
 
-def _dot_body(root, params, rankdir, show_grad, precision, max_nodes, legend) -> list[str]:
-    """Return the lines between `digraph autodiff {` and `}`, each ending in a newline."""
-    order = graph_of(root)
-    rankdir = _check_rankdir(rankdir)
-    precision = _check_precision(precision)
-    show_grad = _check_flag("show_grad", show_grad)
-    legend = _check_flag("legend", legend)
-    max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
-    param_set = _check_params(params)
+def dot_body(
+    order: Sequence[Value],
+    root: Value,
+    *,
+    params: set[Value],
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    precision: int = 4,
+    legend: bool = True,
+    expand_dot: bool = False,
+    cells: Sequence[tuple[str, str]] | None = None,
+    compact: bool = False,
+) -> list[str]:
+    """The lines between `digraph autodiff {` and `}`, each ending in a newline.
 
-    if max_nodes is not None and len(order) > max_nodes:
-        raise ValueError(
-            f"the graph of {_describe(root)} has {len(order)} values, more than "
-            f"max_nodes={max_nodes}; Graphviz would take very long to lay it out. Pass "
-            f"max_nodes={len(order)} (or None for no limit), or draw a smaller sub-expression "
-            f"by passing one of its intermediate Values as root."
-        )
-
-    names = {node: f"n{i}" for i, node in enumerate(order)}
-    lines = [_HEADER.format(rankdir=rankdir)]
-    used_roles = []
-    for node in order:
-        name = names[node]
-        role = _role(node, root, param_set)
+    Value nodes are n0, n1, ... in graph order and op nodes n<i>_op. `cells` replaces each
+    node's data and grad texts (the explorer sizes boxes for the longest text a cell shows);
+    `compact` stacks name, data and grad in narrow boxes set close together (the explorer's
+    layout, so a whole MLP fits a window with readable text).
+    """
+    index = {node: i for i, node in enumerate(order)}
+    names = graph_names(order)
+    header = _HEADER.format(rankdir=rankdir)
+    if compact:
+        header = header.replace("nodesep=0.18 ranksep=0.3", "nodesep=0.1 ranksep=0.15")
+        header = header.replace("fontsize=10 fontcolor", "fontsize=11 fontcolor")
+    lines = [header]
+    used_roles: list[str] = []
+    for i, node in enumerate(order):
+        role = _role(node, root, params)
         if role not in used_roles:
             used_roles.append(role)
-        label = _value_label(node, precision, show_grad)
-        lines.append(f'\t{name} [label={label} class="{role}" {_ROLE_STYLE[role]}]\n')
+        if cells is not None:
+            data_text, grad_text = cells[i]
+        else:
+            data_text = f"data {format_number(node.data, precision)}"
+            grad_text = f"grad {format_number(node.grad, precision)}" if show_grad else ""
+        title = (f"<B>{_html(shorten_label(str(node.label)))}</B>" if node.label
+                 else _GENERATED.format(_html(names[i])))
+        label = _value_label(title, data_text, grad_text, compact)
+        lines.append(f'\tn{i} [label={label} class="{role}" {_ROLE_STYLE[role]}]\n')
         if not node.parents:
             continue
-        op_name = f"{name}_op"
         if "op" not in used_roles:
             used_roles.append("op")
-        lines.append(f'\t{op_name} [label=<{_html(shorten_label(_op_text(node)))}> class="op" '
-                     f'{_ROLE_STYLE["op"]}]\n')
-        for parent, edge_text in zip(node.parents, _edge_texts(node)):
+        parents = [f"n{index[p]}" for p in node.parents]
+        if expand_dot and node.op == "dot" and _dot_layout(node) is not None:
+            lines.extend(_expanded_dot(node, f"n{i}", parents, names, index, precision,
+                                       show_grad, cells is not None))
+            continue
+        edge_texts = _edge_texts(node)
+        pairs = list(zip(parents, edge_texts))
+        ordering = ""
+        layout = _dot_layout(node) if node.op == "dot" else None
+        if layout is not None and layout[0] == "values":
+            # weight k beside input k: edges in the order w1 x1 w2 x2 ... bias, kept in place
+            n = layout[1]
+            pairs = [pair for k in range(n) for pair in (pairs[k], pairs[n + k])] + pairs[2 * n:]
+            ordering = " ordering=in"
+        op_style = _COMPACT_OP if compact else _ROLE_STYLE["op"]
+        lines.append(f'\tn{i}_op [label=<{_html(shorten_label(_op_text(node)))}> class="op" '
+                     f'{op_style}{ordering}]\n')
+        for parent, edge_text in pairs:
             edge_label = f" [label=<{_html(edge_text)}>]" if edge_text else ""
-            lines.append(f"\t{names[parent]} -> {op_name}{edge_label}\n")
-        lines.append(f"\t{op_name} -> {name}\n")
+            lines.append(f"\t{parent} -> n{i}_op{edge_label}\n")
+        lines.append(f"\tn{i}_op -> n{i}\n")
     if legend:
         lines.extend(_legend_lines([role for role in _ROLES if role in used_roles]))
     return lines
 
 
-def _legend_lines(roles: list[str]) -> list[str]:
-    """Return a small dashed cluster with one sample node per role present in the graph."""
-    lines = ['\tsubgraph cluster_legend {\n',
-             '\t\tlabel="legend" style=dashed color="#9ca3af" fontcolor="#6b7280"\n']
-    for role in roles:
-        lines.append(f'\t\tlegend_{role} [label="{role}" class="legend" {_ROLE_STYLE[role]}]\n')
-    # invisible edges lay the samples out in one row instead of a tall column
-    for left, right in zip(roles, roles[1:]):
-        lines.append(f"\t\tlegend_{left} -> legend_{right} [style=invis]\n")
-    lines.append("\t}\n")
+def _expanded_dot(node: Value, name: str, parents: list[str], names: list[str],
+                  index: dict[Value, int], precision: int, show_grad: bool,
+                  blank: bool) -> list[str]:
+    """A dot node as micrograd draws a neuron: one product box per term, then one add."""
+    layout = _dot_layout(node)
+    assert layout is not None  # checked by the caller
+    kind, n = layout
+    ps = node.parents
+    lines = []
+    grad_text = f"grad {format_number(node.grad, precision)}" if show_grad and not blank else ""
+    for k in range(n):
+        if kind == "values":
+            left, right = ps[k], ps[n + k]
+            text = f"{names[index[left]]}*{names[index[right]]}"
+            data = left.data * right.data
+            operands = [parents[k], parents[n + k]]
+            op_text = "*"
+        else:
+            c = node._ctx[k]  # the number coefficient of parent k
+            text = f"{names[index[ps[k]]]}*{_constant(c)}"
+            data = ps[k].data * c
+            operands = [parents[k]]
+            op_text = f"* {_constant(c)}"
+        product = f"{name}_t{k}"
+        data_text = "" if blank else f"data {format_number(data, precision)}"
+        label = _value_label(_GENERATED.format(_html(shorten_label(text))), data_text,
+                             grad_text)
+        lines.append(f'\t{product} [label={label} class="intermediate" '
+                     f'{_ROLE_STYLE["intermediate"]}]\n')
+        lines.append(f'\t{product}_op [label=<{_html(op_text)}> class="op" '
+                     f'{_ROLE_STYLE["op"]}]\n')
+        lines.extend(f"\t{p} -> {product}_op\n" for p in operands)
+        lines.append(f"\t{product}_op -> {product}\n")
+    lines.append(f'\t{name}_op [label=<+> class="op" {_ROLE_STYLE["op"]}]\n')
+    lines.extend(f"\t{name}_t{k} -> {name}_op\n" for k in range(n))
+    lines.extend(f"\t{p} -> {name}_op\n" for p in parents[(2 if kind == "values" else 1) * n:])
+    lines.append(f"\t{name}_op -> {name}\n")
     return lines
 
 
-def _role(node: Value, root: Value, param_set: set) -> str:
+def _dot_layout(node: Value) -> tuple[str, int] | None:
+    """How a dot node keeps its terms: ("values", n) for n Value pairs (parents xs, ys, bias),
+    ("numbers", n) for n Values times numbers (parents xs, bias); None if not recognised."""
+    ctx, count = getattr(node, "_ctx", None), len(node.parents)
+    if isinstance(ctx, tuple) and all(_is_number(c) for c in ctx) and \
+            len(ctx) <= count <= len(ctx) + 1:
+        return ("numbers", len(ctx))
+    if isinstance(ctx, int) and not isinstance(ctx, bool) and 2 * ctx <= count <= 2 * ctx + 1:
+        return ("values", ctx)
+    return None
+
+
+def _legend_lines(roles: list[str]) -> list[str]:
+    """One small key node: a swatch per role present in the graph, in its fill colour."""
+    cells = "".join(
+        f'<TD BGCOLOR="{_ROLE_FILL[role]}" BORDER="1" COLOR="{_ROLE_EDGE[role]}">{role}</TD>'
+        for role in roles)
+    return [f'\tlegend [label=<<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="3"><TR>'
+            f'<TD><FONT COLOR="#6b7280">key</FONT></TD>{cells}</TR></TABLE>> shape=plaintext '
+            f'class="legend" fontsize=10]\n']
+
+
+_ROLE_FILL = {"input": "#dbeafe", "parameter": "#fde68a", "intermediate": "#f3f4f6",
+              "output": "#bbf7d0", "op": "#ffffff"}
+_ROLE_EDGE = {"input": "#000000", "parameter": "#000000", "intermediate": "#000000",
+              "output": "#000000", "op": "#9ca3af"}
+
+
+def _role(node: Value, root: Value, param_set: set[Value]) -> str:
     """Classify a node: the output, a known parameter, an input leaf or an intermediate."""
     if node is root:
         return "output"
@@ -210,14 +388,12 @@ def _role(node: Value, root: Value, param_set: set) -> str:
     return "intermediate" if node.parents else "input"
 
 
-def _value_label(node: Value, precision: int, show_grad: bool) -> str:
-    """Return an HTML-like label: a one-row table of label, data and grad."""
-    cells = []
-    if node.label:
-        cells.append(f"<B>{_html(shorten_label(str(node.label)))}</B>")
-    cells.append(f"data {format_number(node.data, precision)}")
-    if show_grad:
-        cells.append(f"grad {format_number(node.grad, precision)}")
+def _value_label(title: str, data_text: str, grad_text: str, stacked: bool = False) -> str:
+    """An HTML-like label: name | data | grad in one row, or stacked (empty cells left out)."""
+    cells = [title] + [_html(text) for text in (data_text, grad_text) if text]
+    if stacked:
+        rows = "".join(f"<TR><TD>{cell}</TD></TR>" for cell in cells)
+        return f"<<TABLE {_TABLE_ATTRS}>{rows}</TABLE>>"
     row = "<VR/>".join(f"<TD>{cell}</TD>" for cell in cells)
     return f"<<TABLE {_TABLE_ATTRS}><TR>{row}</TR></TABLE>>"
 
@@ -232,36 +408,32 @@ def _op_text(node: Value) -> str:
         return f"sum + {_constant(constant)}"
     if op in _ORDERED_OPS and len(node.parents) == 2:
         return f"a {op} b"
+    if op == "dot":
+        layout = _dot_layout(node)
+        if layout is not None:
+            bias = len(node.parents) > (2 if layout[0] == "values" else 1) * layout[1]
+            return "\u03a3 w\u00b7x + b" if bias else "\u03a3 w\u00b7x"
     return op
 
 
 def _edge_texts(node: Value) -> list[str]:
-    """Return one edge label per parent: operand names where order matters, else ''."""
+    """One edge label per parent, only where it carries meaning: operand order (a, b) of
+    - / **, and the number coefficient of a Values-times-numbers dot."""
     parents = node.parents
     labels = [""] * len(parents)
     if node.op in _ORDERED_OPS and len(parents) == 2:
         return ["a", "b"]
-    if node.op != "dot":
-        return labels
-    ctx = getattr(node, "_ctx", None)
-    if isinstance(ctx, tuple) and len(ctx) <= len(parents):
-        # Values times numbers: each edge shows its number; a last extra parent is the bias.
-        if all(_is_number(c) for c in ctx):
-            labels[: len(ctx)] = [f"\u00d7 {_constant(c)}" for c in ctx]
-            labels[len(ctx):] = ["bias"] * (len(parents) - len(ctx))
-    elif _is_number(ctx) and ctx == int(ctx) and 2 * int(ctx) <= len(parents):
-        # Values times Values: parents are xs, then ys, then an optional bias.
-        n = int(ctx)
-        labels[:n] = [f"a{i + 1}" for i in range(n)]
-        labels[n: 2 * n] = [f"b{i + 1}" for i in range(n)]
-        labels[2 * n:] = ["bias"] * (len(parents) - 2 * n)
+    if node.op == "dot":
+        layout = _dot_layout(node)
+        if layout is not None and layout[0] == "numbers":
+            labels[: layout[1]] = [f"\u00d7 {_constant(c)}" for c in node._ctx]
     return labels
 
 
 def _ctx_number(node: Value) -> float | None:
     """Return the node's private `_ctx` when it is a plain number, else None."""
     ctx = getattr(node, "_ctx", None)
-    return ctx if _is_number(ctx) else None
+    return float(ctx) if isinstance(ctx, (int, float)) and _is_number(ctx) else None
 
 
 def _is_number(x: object) -> bool:
@@ -273,12 +445,24 @@ def _constant(c: float) -> str:
     return f"{c:.12g}"
 
 
-def format_number(x: float, precision: int) -> str:
-    """Format data or grad: fixed point for everyday magnitudes, scientific otherwise."""
+def format_number(x: float, precision: int = 4) -> str:
+    """The one number format of pictures, pages and tables: `precision` decimals, fixed point,
+    unless the number is too small to show that way (below 10**-precision) or 1e6 or more,
+    which are written in scientific notation with the same decimals."""
     x = float(x) + 0.0  # turns -0.0 into 0.0
-    if not math.isfinite(x) or x == 0.0 or 1e-3 <= abs(x) < 1e6:
+    if not math.isfinite(x) or x == 0.0 or 10.0 ** -precision <= abs(x) < 1e6:
         return f"{x:.{precision}f}"
     return f"{x:.{precision}e}"
+
+
+def _check_size(root: Value, order: list[Value], max_nodes: int | None) -> None:
+    if max_nodes is not None and len(order) > max_nodes:
+        raise ValueError(
+            f"the graph of {_describe(root)} has {len(order)} values, more than "
+            f"max_nodes={max_nodes}; Graphviz would take very long to lay it out. Pass "
+            f"max_nodes={len(order)} (or None for no limit), or draw a smaller sub-expression "
+            f"by passing one of its intermediate Values as root."
+        )
 
 
 def shorten_label(text: str, limit: int | None = None) -> str:
@@ -393,7 +577,7 @@ def check_max_nodes(max_nodes: object, suggested: int) -> int | None:
     return max_nodes
 
 
-def _check_params(params: object) -> set:
+def _check_params(params: object) -> set[Value]:
     if params is None:
         return set()
     if isinstance(params, Value):
@@ -447,26 +631,12 @@ def _save_dot(out: str, text: str) -> str:
     """Save DOT text next to the intended output (extension .gv) and return its path."""
     target = Path(out)
     saved = target.with_suffix(".dot" if target.suffix.lower() == ".gv" else ".gv")
-    _write_atomic(str(saved), text.encode("utf-8"))
+    write_atomic(str(saved), text.encode("utf-8"))
     return str(saved)
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write bytes through a temporary file and a rename, so readers never see half a file."""
-    # open(..., "xb") rather than mkstemp: the file gets the usual umask permissions, not 0600.
-    temp = f"{path}.{secrets.token_hex(6)}.tmp"
-    stream = open(temp, "xb")  # closed below, before the rename
-    try:
-        with stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-
-
 def _missing_dot_message(out: str | None, saved: str | None, fmt: str) -> str:
-    if saved is None:
+    if saved is None or out is None:
         where = ("The DOT text is still available: call to_dot(root), or read this "
                  "object's .source attribute.")
     else:

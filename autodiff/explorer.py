@@ -1,16 +1,18 @@
-"""The backprop explorer: one self-contained HTML page that plays a backward pass.
+"""The backprop explorer: one self-contained HTML page that plays the forward and backward pass.
 
 `record_backward(root)` replays the engine's backward pass exactly as `graph.backward`
 runs it (the same visiting order, the same seed, each node's own backward rule) and
 records what every rule added to its parents' `.grad`. `explore(root, path)` writes that
-trace, together with the graph drawn by `to_dot` and laid out by Graphviz's `dot`, into
-one HTML file with play/pause, step, back, reset, a speed slider and keyboard arrows.
-The page only shows the recorded numbers: it computes no gradient itself.
+trace, the graph drawn by `drawing` and laid out by Graphviz's `dot`, and the page's own
+files (autodiff/assets: explorer.html, .css, .js) into one HTML file: the forward pass
+node by node, then the backward pass rule by rule, zoom and pan, gradient colours at the
+end, and a click on any node for its value, local derivatives and every contribution to
+its grad. The page only shows numbers computed here in Python; it computes nothing itself.
 
     from autodiff import Value, explore
     x, w = Value(2.0, label="x"), Value(-3.0, label="w")
     loss = (x * w).tanh(); loss.label = "L"
-    explore(loss, "backprop.html")    # open the file in any browser, offline
+    explore(loss, "backprop.html", lr=0.1)    # open the file in any browser, offline
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ import hashlib
 import html
 import json
 import math
+import operator
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
@@ -36,21 +39,33 @@ from autodiff import graph
 from autodiff.drawing import (
     INSTALL_HELP,
     GraphvizNotFound,
+    _check_params,
+    _check_precision,
+    _check_rankdir,
     check_max_nodes,
+    dot_body,
     format_number,
+    graph_names,
     graph_of,
-    shorten_label,
-    to_dot,
 )
 from autodiff.engine import DERIVATIVES, Value, no_grad
+from autodiff.fileio import write_atomic
 
-__all__ = ["DEFAULT_MAX_NODES", "Contribution", "Step", "Trace", "explore", "record_backward"]
+__all__ = [
+    "DEFAULT_MAX_NODES", "Contribution", "ExplorerPage", "Step", "Trace", "explore",
+    "record_backward",
+]
 
 # Beyond a couple of hundred values the picture is unreadable and stepping takes forever.
 DEFAULT_MAX_NODES = 200
 
 # Ops written between their operands in the panel ("a * b"); others as calls ("tanh(a)").
 _INFIX = ("+", "-", "*", "/", "**")
+# A name with any other character is put in parentheses in ∂ notation: ∂o/∂(x1*w1).
+_PLAIN_NAME = re.compile(r"[\w.#\[\]']+")
+# A piece of panel text: a literal string, a node index (its name) or [index] (its name
+# inside ∂ notation, parenthesised when needed). The page turns indices into name spans.
+Part = Any
 
 
 @dataclass(frozen=True)
@@ -96,19 +111,48 @@ def record_backward(root: Value) -> Trace:
         return _replay(root, nodes)
 
 
+class ExplorerPage(str):
+    """The path of the page `explore` wrote (a str, so it works wherever a path does); in
+    Jupyter it also shows the page itself inline (an iframe holding the whole page)."""
+
+    html: str
+
+    def __new__(cls, path: str, page: str) -> ExplorerPage:
+        obj = super().__new__(cls, path)
+        obj.html = page
+        return obj
+
+    @property
+    def path(self) -> str:
+        """The file the page was written to."""
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" sandbox="allow-scripts" '
+                f'title="backprop explorer" style="width:100%;height:680px;'
+                f'border:1px solid #d1d5db"></iframe>')
+
+
 def explore(
     root: Value,
-    path: str | os.PathLike = "backprop.html",
+    path: str | os.PathLike[str] = "backprop.html",
     *,
     params: Iterable[Value] | None = None,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     title: str | None = None,
     precision: int = 4,
-) -> str:
-    """Write the step-through backprop page for root's graph to `path`; return the path.
+    lr: float | None = None,
+    rankdir: str = "TB",
+) -> ExplorerPage:
+    """Write the step-through page for root's graph to `path`; return the path (an ExplorerPage).
 
-    `params` colours parameters as in `to_dot`; graphs with more than `max_nodes` values
-    are refused (None lifts the limit). Every `.grad` is left as it was.
+    The page plays the forward pass node by node, then the backward pass rule by rule.
+    `params` marks parameters (coloured as in `to_dot`; clicking one shows the finite-
+    difference check of its gradient and, with a learning rate `lr`, the update
+    data - lr*grad); without `params` every leaf gets the check. Graphs with more than
+    `max_nodes` values are refused (None lifts the limit); `precision` is the number of
+    decimals of every number shown; `rankdir` the layout direction. Every `.grad` is left
+    as it was.
     """
     nodes = graph_of(root)
     max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
@@ -122,23 +166,342 @@ def explore(
         )
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str or None, got {type(title).__name__} {title!r}.")
+    precision = _check_precision(precision)
+    rankdir = _check_rankdir(rankdir)
+    param_set = _check_params(params)
+    rate = _check_lr(lr)
     out = _check_path(path)
     with _grads_restored(nodes):
         trace = _replay(root, nodes)
-        # drawn while the graph holds this pass's gradients, so the boxes fit them
-        dot_text = to_dot(root, params=params, precision=precision, max_nodes=None)
-    svg = _safe_svg(_run_dot(dot_text, out))
-    heading = title if title is not None else f"Backprop explorer: {_name(trace, trace.root)}"
-    data = _page_data(trace, precision)
-    for node, position in zip(data["nodes"], _grad_text_positions(svg, len(trace.nodes))):
-        node["grad_text"] = position
+    names = graph_names(nodes)
+    data = _page_data(trace, names, param_set, precision, rate)
+    cells = [(node["sizing"][0], node["sizing"][1]) for node in data["nodes"]]
+    body = dot_body(nodes, root, params=param_set, rankdir=rankdir, precision=precision,
+                    legend=False, cells=cells, compact=True)
+    svg = _safe_svg(_run_dot("".join(["digraph autodiff {\n", *body, "}\n"]), out))
+    for node, count in zip(data["nodes"], _text_counts(svg, len(nodes))):
+        del node["sizing"]
+        # the box's last two texts are its data and grad cells (a label may span lines)
+        node["texts"] = [count - 2, count - 1] if count >= 3 else None
+    heading = title if title is not None else f"Backprop explorer: {names[trace.root]}"
     page = _page(heading, svg, data)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out, page.encode("utf-8"))
-    return out
+    write_atomic(out, page.encode("utf-8"))
+    return ExplorerPage(out, page)
 
 
-# --- recording ------------------------------------------------------------------------
+def _check_lr(lr: object) -> float | None:
+    if lr is None:
+        return None
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a number or None, got {type(lr).__name__} {lr!r}; "
+                        f"try lr=0.1.")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr={lr!r} is not a positive finite learning rate; try lr=0.1.")
+    return float(lr)
+
+
+# --- recomputing the root, for finite differences ----------------------------------------
+
+
+def _numeric_gradient(order: Sequence[Value], leaf: Value) -> float | None:
+    """d(root)/d(leaf) by central differences, recomputing the graph from plain floats.
+
+    None when an op of the graph cannot be recomputed here (or leaves its domain).
+    """
+    h = 1e-6 * max(1.0, abs(leaf.data))
+    plus = _recompute(order, leaf, leaf.data + h)
+    minus = _recompute(order, leaf, leaf.data - h)
+    if plus is None or minus is None:
+        return None
+    return (plus - minus) / (2.0 * h)
+
+
+def _recompute(order: Sequence[Value], leaf: Value, value: float) -> float | None:
+    """The root's value (last in `order`) with `leaf` set to `value`; the graph is untouched."""
+    values: dict[Value, float] = {leaf: value}
+    for node in order:
+        if node in values:
+            continue
+        if not node.parents:
+            values[node] = node.data
+            continue
+        xs = [values[p] for p in node.parents]
+        if all(x == p.data for x, p in zip(xs, node.parents)):
+            values[node] = node.data  # nothing upstream moved
+            continue
+        out = _forward(node, xs)
+        if out is None or not math.isfinite(out):
+            return None
+        values[node] = out
+    return values[order[-1]]
+
+
+_BINARY: dict[str, Callable[[float, float], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "**": operator.pow,
+}
+_UNARY: dict[str, Callable[[float], float]] = {
+    "exp": math.exp, "log": math.log, "tanh": math.tanh, "sqrt": math.sqrt, "sin": math.sin,
+    "cos": math.cos, "neg": lambda x: -x, "relu": lambda x: max(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)) if x >= 0 else
+    math.exp(x) / (1.0 + math.exp(x)),
+    "softplus": lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+}
+
+
+def _forward(node: Value, xs: list[float]) -> float | None:
+    """Recompute one node from new parent values, by its op; None for an op unknown here."""
+    op, c, n = node.op, node._ctx, len(xs)
+    try:
+        if op in _INFIX and n in (1, 2):
+            other = xs[1] if n == 2 else c
+            if not isinstance(other, (int, float)):
+                return None
+            out = _BINARY[op](xs[0], other)
+            return out if isinstance(out, float) else None  # (-8) ** 0.5 would be complex
+        if op in _UNARY and n == 1:
+            return _UNARY[op](xs[0])
+        if op in ("abs", "leaky_relu") and n == 1 and isinstance(c, float):
+            # piecewise linear: the stored slope holds while the sign of the input does
+            old = node.parents[0].data
+            if (xs[0] > 0) == (old > 0) and (xs[0] < 0) == (old < 0):
+                return xs[0] * c
+            return abs(xs[0]) if op == "abs" else None
+        if op == "sum":
+            return math.fsum(xs) + (c if isinstance(c, (int, float)) else 0.0)
+        if op == "dot":
+            return _dot_value(node, xs)
+        if op == "logsumexp":
+            m = max(xs)
+            return m + math.log(math.fsum(math.exp(x - m) for x in xs))
+        if op == "log_softmax" and n == 2:
+            return xs[0] - xs[1]
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return None
+
+
+def _dot_value(node: Value, xs: list[float]) -> float | None:
+    ctx, n = node._ctx, len(xs)
+    if isinstance(ctx, tuple) and len(ctx) <= n <= len(ctx) + 1:
+        return math.fsum(x * c for x, c in zip(xs, ctx)) + math.fsum(xs[len(ctx):])
+    if isinstance(ctx, int) and 2 * ctx <= n <= 2 * ctx + 1:
+        return math.fsum(a * b for a, b in zip(xs[:ctx], xs[ctx: 2 * ctx])) + \
+            math.fsum(xs[2 * ctx:])
+    return None
+
+
+# --- the page's data ------------------------------------------------------------------------
+
+
+def _page_data(trace: Trace, names: list[str], params: set[Value], precision: int,
+               lr: float | None) -> dict[str, Any]:
+    """Everything the page shows, as JSON-ready data with every number already formatted."""
+    nodes = trace.nodes
+    index = {node: i for i, node in enumerate(nodes)}
+    root = trace.root
+
+    def num(x: float | None) -> str:
+        return "?" if x is None else format_number(x, precision)
+
+    def factor(x: float | None) -> str:  # a number inside a product, negatives in parentheses
+        text = num(x)
+        return f"({text})" if text.startswith("-") else text
+
+    # what each node received, from which consumer: the contributions to its grad
+    received: list[list[Part]] = [[] for _ in nodes]
+    received[root].append(["seed: ∂", [root], "/∂", [root], " = ", num(trace.seed)])
+    grad_texts: list[list[str]] = [["grad " + num(0.0)] for _ in nodes]
+    grad_texts[root].append("grad " + num(trace.seed))
+    steps = []
+    reached = {root}
+    for step in trace.steps:
+        i = step.node
+        contributions = []
+        for c in step.contributions:
+            p = c.parent
+            text = ["∂", [root], "/∂", [p], " += ∂", [root], "/∂", [i], " · ∂", [i], "/∂", [p],
+                    " = ", factor(step.upstream), " · ", factor(c.local), " = ", num(c.increment)]
+            change: list[Part] = [p, ".grad: ", num(c.before), " → ", num(c.after)]
+            if c.uses > 1:
+                change += [" (", p, f" is used {c.uses} times by ", i,
+                           "; the engine adds every use)"]
+            elif p in reached:
+                change += [" (accumulates: ", p, " also feeds another node that already ran)"]
+            reached.add(p)
+            received[p].append(["from ", i, ": ∂", [root], "/∂", [i], " · ∂", [i], "/∂", [p],
+                                " = ", factor(step.upstream), " · ", factor(c.local), " = ",
+                                num(c.increment)])
+            grad_texts[p].append("grad " + num(c.after))
+            contributions.append({"parent": p, "text": text, "change": change,
+                                  "after": num(c.after), "increment": _json_number(c.increment)})
+        steps.append({
+            "node": i,
+            "formula": _formula(nodes[i], i, index),
+            "upstream": ["∂", [root], "/∂", [i], " = ", i, ".grad = ", num(step.upstream)],
+            "contributions": contributions,
+        })
+    locals_of = {s.node: s for s in trace.steps}
+
+    out_nodes = []
+    peak = max((abs(g) for g in trace.grads if math.isfinite(g)), default=0.0)
+    for i, node in enumerate(nodes):
+        role = ("output" if i == root else "parameter" if node in params
+                else "intermediate" if node.parents else "input")
+        entry: dict[str, Any] = {
+            "id": f"n{i}",
+            "name": names[i],
+            "dname": names[i] if _PLAIN_NAME.fullmatch(names[i]) else f"({names[i]})",
+            "label": str(node.label),
+            "op": str(node.op),
+            "role": role,
+            "data": "data " + num(node.data),
+            "grad": "grad " + num(trace.grads[i]),
+            "value": num(node.data),
+            "final": num(trace.grads[i]),
+            "parents": sorted({index[p] for p in node.parents}),
+            "received": received[i],
+            "heat": _heat(trace.grads[i], peak),
+            # the texts the boxes are sized for: the longest each cell ever shows
+            "sizing": ("data " + num(node.data), max(grad_texts[i], key=len)),
+        }
+        if node.parents:
+            entry["formula"] = _formula(node, i, index)
+            values = [factor(p.data) for p in node.parents]
+            entry["forward"] = [*_formula(node, i, index), " = ",
+                                *_expression(node, values), " = ", num(node.data)]
+            rule = locals_of.get(i)
+            entry["locals"] = [] if rule is None else [
+                ["∂", [i], "/∂", [c.parent], " = ", num(c.local)] for c in rule.contributions]
+        if not node.parents and (node in params or not params) and i != root:
+            entry["check"] = _check_text(nodes, node, i, root, trace.grads[i], precision)
+            if lr is not None:
+                new = node.data - lr * trace.grads[i]
+                entry["update"] = [f"update with lr = {lr:g}: ", i, ".data − lr·", i,
+                                   ".grad = ", num(node.data), " − ", f"{lr:g}", " · ",
+                                   factor(trace.grads[i]), " = ", num(new)]
+        out_nodes.append(entry)
+    edges = {}
+    for step in trace.steps:
+        for c in step.contributions:
+            edges[f"n{c.parent}->n{step.node}_op"] = _heat(c.increment, peak)
+        edges[f"n{step.node}_op->n{step.node}"] = _heat(trace.grads[step.node], peak)
+    return {
+        "root": root,
+        "nodes": out_nodes,
+        "forward": [i for i, node in enumerate(nodes) if node.parents],
+        "seed": ["seed: backward sets ", root, ".grad = ∂", [root], "/∂", [root], " = ",
+                 num(trace.seed)],
+        "zero": {"data": "data …", "grad": "grad " + num(0.0)},
+        "steps": steps,
+        "edges": edges,
+        "peak": num(peak),
+        "lr": None if lr is None else f"{lr:g}",
+    }
+
+
+def _check_text(nodes: Sequence[Value], leaf: Value, i: int, root: int, grad: float,
+                precision: int) -> list[Part]:
+    """The finite-difference check of a leaf's gradient, as panel text."""
+    numeric = _numeric_gradient(nodes, leaf)
+    if numeric is None:
+        return ["finite differences: not available (an op of this graph cannot be "
+                "recomputed here, or leaves its domain)"]
+    agree = abs(numeric - grad) <= 1e-6 + 1e-4 * max(abs(numeric), abs(grad))
+    return ["finite differences: (", root, "(", i, " + h) − ", root, "(", i, " − h)) / 2h = ",
+            format_number(numeric, precision), " vs backward ",
+            format_number(grad, precision),
+            " ✓ agree" if agree else " ✗ DISAGREE (please report this graph)"]
+
+
+def _heat(g: float, peak: float) -> str:
+    """A fill colour for a gradient: blue below zero, red above, stronger with |g| / peak."""
+    if not math.isfinite(g) or peak == 0.0 or g == 0.0:
+        return "#ffffff"
+    t = math.sqrt(min(abs(g) / peak, 1.0))  # square root: small gradients stay visible
+    hue = (220, 38, 38) if g > 0 else (37, 99, 235)
+    mix = 0.12 + 0.6 * t
+    r, gr, b = (round(255 + (h - 255) * mix) for h in hue)
+    return f"#{r:02x}{gr:02x}{b:02x}"
+
+
+def _formula(node: Value, i: int, index: dict[Value, int]) -> list[Part]:
+    """The node as an expression of its inputs' names, e.g. [o, ' = tanh(', n, ')']."""
+    return [i, " = ", *_expression(node, [index[p] for p in node.parents])]
+
+
+def _expression(node: Value, args: Sequence[Part]) -> list[Part]:
+    """The node's op applied to `args` (names or numbers), as text parts."""
+    op = str(node.op)
+    ctx = node._ctx
+    constant = float(ctx) if isinstance(ctx, (int, float)) and not isinstance(ctx, bool) else None
+    if op in _INFIX and len(args) == 2:
+        return [args[0], f" {op} ", args[1]]
+    if op in _INFIX and len(args) == 1 and constant is not None:
+        return [args[0], f" {op} {constant:.6g}"]
+    if op == "neg" and len(args) == 1:
+        return ["-", args[0]]
+    if op == "sum" and args:
+        parts = _joined(list(args), " + ")
+        return parts + ([f" + {constant:.6g}"] if constant else [])
+    if op == "dot":
+        terms = _dot_terms(node, args)
+        if terms:
+            return _joined(terms, " + ")
+    if op == "log_softmax" and len(args) == 2:
+        return [args[0], " - ", args[1]]
+    return [f"{op}(", *_joined(list(args), ", "), ")"]
+
+
+def _joined(items: list[Any], separator: str) -> list[Part]:
+    parts: list[Part] = []
+    for k, item in enumerate(items):
+        if k:
+            parts.append(separator)
+        parts.extend(item if isinstance(item, list) else [item])
+    return parts
+
+
+def _dot_terms(node: Value, args: Sequence[Part]) -> list[list[Part]]:
+    """The terms of a dot node ([x1, '*', w1], ..., [b]), or [] if its layout is unknown."""
+    ctx, n = node._ctx, len(args)
+    if isinstance(ctx, int) and not isinstance(ctx, bool) and 2 * ctx <= n <= 2 * ctx + 1:
+        return [[x, "*", y] for x, y in zip(args[:ctx], args[ctx: 2 * ctx])] + \
+            [[a] for a in args[2 * ctx:]]
+    if isinstance(ctx, tuple) and len(ctx) <= n <= len(ctx) + 1:
+        return [[x, f"*{c:.6g}"] for x, c in zip(args, ctx)] + [[a] for a in args[len(ctx):]]
+    return []
+
+
+def _text_counts(svg: str, count: int) -> list[int]:
+    """How many <text> elements each value node n0 .. n<count-1> has in dot's SVG."""
+    counts = [0] * count
+    for group in ElementTree.fromstring(svg).iter(f"{_SVG_NS}g"):
+        if "node" not in group.get("class", "").split():
+            continue
+        title = group.find(f"{_SVG_NS}title")
+        name = "".join(title.itertext()).strip() if title is not None else ""
+        match = re.fullmatch(r"n(\d+)", name)
+        if match is not None and int(match.group(1)) < count:
+            counts[int(match.group(1))] = len(list(group.iter(f"{_SVG_NS}text")))
+    return counts
+
+
+def _json_number(x: float) -> float | str:
+    """JSON has no NaN or infinity: those travel as strings the page reads with Number()."""
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+def _describe(node: Value) -> str:
+    if node.label:
+        return f"Value {node.label!r}"
+    return f"Value(data={node.data!r})"
+
+
+# --- recording ---------------------------------------------------------------
 
 
 @contextmanager
@@ -196,13 +559,14 @@ def _local_derivatives(node: Value) -> dict[Value, float] | None:
                 return None
             found: dict[Value, float] = {}
             for parent, term in zip(node.parents, terms):
-                found[parent] = found.get(parent, 0.0) + float(term)
+                found[parent] = found.get(parent, 0.0) + (
+                    term.data if isinstance(term, Value) else float(term))
     except (ArithmeticError, ValueError, TypeError):
         return None  # e.g. sqrt'(0); the measured ratio is used instead
     return found
 
 
-# --- checks ---------------------------------------------------------------------------
+# --- checks ----------------------------------------------------------------------
 
 
 def _check_path(path: object) -> str:
@@ -218,13 +582,7 @@ def _check_path(path: object) -> str:
     return text
 
 
-def _describe(node: Value) -> str:
-    if node.label:
-        return f"Value {node.label!r}"
-    return f"Value(data={node.data!r})"
-
-
-# --- Graphviz ---------------------------------------------------------------------------
+# --- Graphviz ----------------------------------------------------------------------
 
 
 def _run_dot(dot_text: str, out: str) -> str:
@@ -243,7 +601,8 @@ def _run_dot(dot_text: str, out: str) -> str:
             f"Graphviz's dot failed to lay out the graph (exit status {exc.returncode}): "
             f"{detail}. Please report it with this message and the output of to_dot(root)."
         ) from None
-    return svg.decode("utf-8")
+    text: str = svg.decode("utf-8")
+    return text
 
 
 _SVG_TAGS = frozenset({
@@ -292,165 +651,7 @@ def _safe_svg(svg: str) -> str:
     return body
 
 
-def _grad_text_positions(svg: str, count: int) -> list[int | None]:
-    """For each value node n0 .. n<count-1>: which of its SVG <text> elements is the grad cell.
-
-    to_dot's box is one row of cells, label first and grad last, and dot writes the texts in
-    that order, so the grad cell is the last text starting with "grad ". Taking the first
-    would pick the label of a node labelled "grad x" instead. None: no such text was found.
-    """
-    positions: list[int | None] = [None] * count
-    for group in ElementTree.fromstring(svg).iter(f"{_SVG_NS}g"):
-        if "node" not in group.get("class", "").split():
-            continue
-        title = group.find(f"{_SVG_NS}title")
-        name = "".join(title.itertext()).strip() if title is not None else ""
-        match = re.fullmatch(r"n(\d+)", name)
-        if match is None or int(match.group(1)) >= count:
-            continue  # an op node or a legend sample
-        texts = ["".join(t.itertext()) for t in group.iter(f"{_SVG_NS}text")]
-        found = [k for k, text in enumerate(texts) if text.startswith("grad ")]
-        positions[int(match.group(1))] = found[-1] if found else None
-    return positions
-
-
-# --- the page -----------------------------------------------------------------------------
-
-
-def _fmt(x: float) -> str:
-    """A short number for the panel: 4 significant digits, '1.0' rather than '1'."""
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    x = float(x) + 0.0  # -0.0 shows as 0.0
-    text = f"{x:.4g}"
-    if text.lstrip("-").isdigit():
-        text = f"{x:.1f}"
-    return text
-
-
-def _factor(x: float | None) -> str:
-    """A number inside a product, negative ones in parentheses."""
-    if x is None:
-        return "?"
-    text = _fmt(x)
-    return f"({text})" if text.startswith("-") else text
-
-
-def _json_number(x: float) -> float | str:
-    """JSON has no NaN or infinity: those travel as strings the page reads with Number()."""
-    if math.isfinite(x):
-        return x
-    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
-
-
-def _name(trace: Trace, i: int) -> str:
-    """How the panel names a node: its label, or its graph name n<i> (shown on hover)."""
-    label = trace.nodes[i].label
-    return " ".join(shorten_label(str(label)).split()) if label else f"n{i}"
-
-
-def _formula(trace: Trace, i: int, index: dict[Value, int]) -> str:
-    """The node as an expression of its inputs, e.g. 'o = tanh(n)' or 'n4 = x1 * w1'."""
-    node = trace.nodes[i]
-    args = [_name(trace, index[p]) for p in node.parents]
-    op = str(node.op)
-    constant = node._ctx if isinstance(node._ctx, (int, float)) else None
-    if op in _INFIX and len(args) == 2:
-        expression = f" {op} ".join(args)
-    elif op in _INFIX and len(args) == 1 and constant is not None:
-        expression = f"{args[0]} {op} {constant:.6g}"
-    elif op == "neg":
-        expression = f"-{args[0]}"
-    elif op == "sum" and args:
-        expression = " + ".join(args + ([f"{constant:.6g}"] if constant else []))
-    elif op == "dot" and _dot_terms(node, args):
-        expression = " + ".join(_dot_terms(node, args))
-    else:
-        expression = f"{op}({', '.join(args)})"
-    return f"{_name(trace, i)} = {expression}"
-
-
-def _dot_terms(node: Value, args: list[str]) -> list[str]:
-    """The terms of a dot node ('x1*w1', ..., 'b'), or [] if its layout is not the known one."""
-    ctx, n = node._ctx, len(args)
-    if isinstance(ctx, int) and not isinstance(ctx, bool) and 2 * ctx <= n <= 2 * ctx + 1:
-        return [f"{x}*{y}" for x, y in zip(args[:ctx], args[ctx : 2 * ctx])] + args[2 * ctx :]
-    if isinstance(ctx, tuple) and len(ctx) <= n <= len(ctx) + 1:
-        return [f"{x}*{c:.6g}" for x, c in zip(args, ctx)] + args[len(ctx) :]
-    return []
-
-
-def _page_data(trace: Trace, precision: int) -> dict:
-    """Everything the page shows, as JSON-ready data with the numbers already formatted."""
-    loss = _name(trace, trace.root)
-    index = {node: i for i, node in enumerate(trace.nodes)}
-    nodes = []
-    for i, node in enumerate(trace.nodes):
-        nodes.append({
-            "name": f"n{i}",
-            "display": _name(trace, i),
-            "label": str(node.label),
-            "op": str(node.op),
-            "data": _json_number(node.data),
-            "data_text": _fmt(node.data),
-            "grad": _json_number(trace.grads[i]),
-            "parents": sorted({index[p] for p in node.parents}),
-        })
-    steps = []
-    reached = {trace.root}  # nodes that have received gradient so far
-    for step in trace.steps:
-        out = _name(trace, step.node)
-        contributions = []
-        for c in step.contributions:
-            a = _name(trace, c.parent)
-            text = (f"∂{loss}/∂{a} += ∂{loss}/∂{out} · ∂{out}/∂{a} = "
-                    f"{_factor(step.upstream)} · {_factor(c.local)} = {_fmt(c.increment)}")
-            change = f"{a}.grad: {_fmt(c.before)} → {_fmt(c.after)}"
-            if c.uses > 1:
-                change += f" ({a} is used {c.uses} times by {out}; the engine adds every use)"
-            elif c.parent in reached:
-                change += f" (accumulates: {a} also feeds another node that already ran)"
-            reached.add(c.parent)
-            parent = trace.nodes[c.parent]
-            # an unlabelled node is named n<i>: say what it computes
-            where = _formula(trace, c.parent, index) if parent.parents and not parent.label else ""
-            contributions.append({
-                "parent": c.parent,
-                "before": _json_number(c.before),
-                "after": _json_number(c.after),
-                "increment": _json_number(c.increment),
-                "local": None if c.local is None else _json_number(c.local),
-                "text": text,
-                "change": change,
-                "where": where,
-                "after_text": _fmt(c.after),
-                "after_graph": "grad " + format_number(c.after, precision),
-            })
-        steps.append({
-            "node": step.node,
-            "formula": _formula(trace, step.node, index),
-            "upstream": _json_number(step.upstream),
-            "upstream_text": f"∂{loss}/∂{out} = {out}.grad = {_fmt(step.upstream)}",
-            "contributions": contributions,
-        })
-    return {
-        "root": trace.root,
-        "loss": loss,
-        "nodes": nodes,
-        "seed": {
-            "grad": _json_number(trace.seed),
-            "text": _fmt(trace.seed),
-            "graph": "grad " + format_number(trace.seed, precision),
-            "explain": f"∂{loss}/∂{loss} = 1: backward seeds {loss}.grad = {_fmt(trace.seed)}",
-        },
-        "zero": {"text": _fmt(0.0), "graph": "grad " + format_number(0.0, precision)},
-        "steps": steps,
-    }
-
-
-def _embed_json(data: dict) -> str:
+def _embed_json(data: dict[str, Any]) -> str:
     """JSON that is inert inside <script>: no '<', '>', '&' and no U+2028/2029 left raw."""
     text = json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -458,10 +659,11 @@ def _embed_json(data: dict) -> str:
 
 def _asset(name: str) -> str:
     """The text of one of the page's files in autodiff/assets (shipped as package data)."""
-    return resources.files("autodiff").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("autodiff").joinpath("assets").joinpath(name).read_text(
+        encoding="utf-8")
 
 
-def _page(heading: str, svg: str, data: dict) -> str:
+def _page(heading: str, svg: str, data: dict[str, Any]) -> str:
     """Assemble the page; each part is inserted once, so no part is scanned for markers."""
     script = _asset("explorer.js")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
@@ -474,17 +676,3 @@ def _page(heading: str, svg: str, data: dict) -> str:
         "SCRIPT": script,
     }
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: parts[m.group(1)], _asset("explorer.html"))
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write bytes through a temporary file and a rename, so readers never see half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".explore-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise

@@ -143,12 +143,13 @@ def test_roles_are_told_apart_and_the_legend_lists_those_present():
     styles = {r: re.search(r'class="\w+" (.*)', names[f"n{i}"]).group(1)
               for i, r in enumerate(role.values())}
     assert len(set(styles.values())) == 4  # each role its own colour and shape
-    legend = re.findall(r"^\t\tlegend_(\w+) \[", text, re.M)
-    assert legend == ["input", "parameter", "intermediate", "output", "op"]
+    legend = re.search(r"^\tlegend \[label=<(.*)> shape=plaintext", text, re.M).group(1)
+    assert re.findall(r">(\w+)</(?:FONT|TD)>", legend) == ["key", "input", "parameter",
+                                                             "intermediate", "output", "op"]
 
     plain = to_dot(o)  # no params given: the weights are plain inputs
-    assert 'class="parameter"' not in plain and "legend_parameter" not in plain
-    assert "cluster_legend" not in to_dot(o, legend=False)
+    assert 'class="parameter"' not in plain and ">parameter<" not in plain
+    assert "\tlegend [" not in to_dot(o, legend=False)
 
 
 def test_params_accepts_any_iterable_and_ignores_values_outside_the_graph():
@@ -211,7 +212,8 @@ def test_dot_edges_show_number_coefficients_and_the_bias():
     w1, w2, b = Value(1.0, label="w1"), Value(2.0, label="w2"), Value(0.5, label="b")
     root = dot([w1, w2], [0.5, -2.0], b)
     labels = sorted(label for _, head, label in edges(to_dot(root)) if head.endswith("_op"))
-    assert labels == ["bias", "\u00d7 -2", "\u00d7 0.5"]
+    assert labels == ["", "\u00d7 -2", "\u00d7 0.5"]  # the bias edge needs no label
+    assert op_label(to_dot(root), "n3_op") == "\u03a3 w\u00b7x + b"
 
 
 def test_show_grad_and_precision_change_the_numbers_shown():
@@ -233,8 +235,8 @@ def test_rankdir_is_written_into_the_graph_attributes():
 def test_options_can_be_given_in_the_order_of_the_issue():
     # issue 5: to_dot(root, rankdir="LR", show_grad=True, precision=4, max_nodes=...)
     order = ["root", "rankdir", "show_grad", "precision", "max_nodes", "params", "legend"]
-    assert list(inspect.signature(to_dot).parameters) == order
-    assert list(inspect.signature(draw).parameters) == order
+    assert list(inspect.signature(to_dot).parameters) == [*order, "expand_dot"]
+    assert list(inspect.signature(draw).parameters) == [*order, "expand_dot"]
     assert list(inspect.signature(render).parameters)[:3] == ["root", "path", "format"]
     o, params = neuron()
     assert "\tgraph [rankdir=TB " in to_dot(o, "TB")
@@ -399,7 +401,7 @@ def test_neuron_svg_parses_with_one_group_per_node_and_edge(dot_program, tmp_pat
     titles = [svg_title(g) for g in groups]
     assert len([t for t in titles if re.fullmatch(r"n\d+", t)]) == 10
     assert len([t for t in titles if re.fullmatch(r"n\d+_op", t)]) == 5
-    assert len([t for t in titles if t.startswith("legend_")]) == 5
+    assert len([t for t in titles if t == "legend"]) == 1
     assert len(svg_groups(svg, "edge")) == 14
     classes = [g.get("class") for g in groups]
     assert classes.count("node parameter") == 3 and classes.count("node output") == 1
@@ -412,7 +414,7 @@ def test_draw_displays_as_svg_in_jupyter(dot_program):
     o, params = neuron()
     bundle = draw(o, params=params)._repr_mimebundle_()
     svg = ET.fromstring(bundle["image/svg+xml"].encode("utf-8"))
-    assert len(svg_groups(svg, "node")) == 10 + 5 + 5
+    assert len(svg_groups(svg, "node")) == 10 + 5 + 1
 
 
 @pytest.mark.parametrize(
@@ -506,3 +508,9 @@ def test_bidi_controls_are_shown_escaped_not_obeyed(code):
     text = to_dot(x * 2)
     assert chr(code) not in text
     assert f"abc\\\\u{code:04x}def" in text
+
+
+def test_render_writes_a_file_whose_name_is_the_longest_legal_one(dot_program, tmp_path):
+    target = tmp_path / ("g" * 251 + ".svg")  # 255 bytes
+    assert render(Value(1.0, label="x") * 2, target) == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import importlib.util
 import json
+import math
 import os
 import re
 import subprocess
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autodiff import Value, dot, explore, logsumexp, render, sum_values
-from autodiff.drawing import INSTALL_HELP, GraphvizNotFound
+from autodiff.drawing import INSTALL_HELP, GraphvizNotFound, graph_of
 from autodiff.explorer import _safe_svg, record_backward
 from autodiff.graph import reverse_topological_order
 
@@ -140,6 +143,19 @@ def test_record_and_explore_leave_every_grad_as_it_was(tmp_path):
     assert {name: node.grad for name, node in v.items()} == before
 
 
+def plain(parts, nodes) -> str:
+    """Panel text parts as the page shows them: indices become names, [i] names in d-notation."""
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, int):
+            out.append(nodes[part]["name"])
+        else:
+            out.append(nodes[part[0]]["dname"])
+    return "".join(out)
+
+
 def test_worked_example_numbers_and_chain_rule_text(tmp_path):
     v = neuron()
     trace = record_backward(v["o"])
@@ -150,10 +166,102 @@ def test_worked_example_numbers_and_chain_rule_text(tmp_path):
     assert grads["w2"] == pytest.approx(0.0)
     assert grads["n"] == pytest.approx(0.5)
     data = page_parts(explore(v["o"], tmp_path / "neuron.html")).data
-    texts = [c["text"] for s in data["steps"] for c in s["contributions"]]
-    assert "∂o/∂n += ∂o/∂o · ∂o/∂n = 1.0 · 0.5 = 0.5" in texts
-    assert "∂o/∂x1 += ∂o/∂x1*w1 · ∂x1*w1/∂x1 = 0.5 · (-3.0) = -1.5" in texts
-    assert "∂o/∂w1 += ∂o/∂x1*w1 · ∂x1*w1/∂w1 = 0.5 · 2.0 = 1.0" in texts
+    texts = [plain(c["text"], data["nodes"]) for s in data["steps"] for c in s["contributions"]]
+    # one number format everywhere (4 decimals, as in the picture); a name with an
+    # operator in it is parenthesised in the d-notation
+    assert "∂o/∂n += ∂o/∂o · ∂o/∂n = 1.0000 · 0.5000 = 0.5000" in texts
+    assert "∂o/∂x1 += ∂o/∂(x1*w1) · ∂(x1*w1)/∂x1 = 0.5000 · (-3.0000) = -1.5000" in texts
+    assert "∂o/∂w1 += ∂o/∂(x1*w1) · ∂(x1*w1)/∂w1 = 0.5000 · 2.0000 = 1.0000" in texts
+
+
+def test_every_node_has_one_name_shown_alike_on_picture_panel_and_table(tmp_path):
+    x, w = Value(2.0, label="x"), Value(-3.0)  # w unlabelled, and so are the ops
+    y = (x * w + 1.0).tanh() * w
+    page = Page(explore(y, tmp_path / "names.html"))
+    names = [n["name"] for n in page.data["nodes"]]
+    assert names == ["x", "leaf1", "mul1", "add1", "tanh1", "mul2"]
+    texts = svg_texts(page)
+    for node in page.data["nodes"]:
+        assert texts[node["id"]][0] == node["name"]  # the box's first text is the name
+    assert page.data["nodes"][-1]["role"] == "output"
+    assert "<title>Backprop explorer: mul2</title>" in page.html
+
+
+def test_generated_names_never_repeat_a_label(tmp_path):
+    a = Value(1.0, label="mul1")
+    b = a * 2.0
+    names = [n["name"] for n in Page(explore(b * 3.0, tmp_path / "n.html")).data["nodes"]]
+    assert names == ["mul1", "mul2", "mul3"]
+
+
+def test_forward_texts_show_each_value_computed_from_its_inputs(tmp_path):
+    v = neuron()
+    data = Page(explore(v["o"], tmp_path / "neuron.html")).data
+    nodes = data["nodes"]
+    forward = [plain(nodes[i]["forward"], nodes) for i in data["forward"]]
+    assert forward[0] == "x1*w1 = x1 * w1 = 2.0000 * (-3.0000) = -6.0000"
+    assert forward[-1] == "o = tanh(n) = tanh(0.8814) = 0.7071"
+    assert [nodes[i]["name"] for i in data["forward"]] == ["x1*w1", "x2*w2", "add1", "n", "o"]
+
+
+def test_clicked_node_details_list_every_contribution_and_check_the_gradient(tmp_path):
+    a = Value(1.5, label="a")
+    b = Value(-0.5, label="b")
+    x = a + b
+    x.label = "x"
+    y = x * a  # a feeds two nodes: two contributions
+    y.label = "y"
+    data = Page(explore(y, tmp_path / "d.html", params=[a], lr=0.1)).data
+    nodes = data["nodes"]
+    by_name = {n["name"]: n for n in nodes}
+    received = [plain(r, nodes) for r in by_name["a"]["received"]]
+    assert received == ["from y: ∂y/∂y · ∂y/∂a = 1.0000 · 1.0000 = 1.0000",
+                        "from x: ∂y/∂x · ∂x/∂a = 1.5000 · 1.0000 = 1.5000"]
+    assert by_name["a"]["final"] == "2.5000"  # dy/da = x + a = 2a + b
+    check = plain(by_name["a"]["check"], nodes)
+    assert check.startswith("finite differences: (y(a + h) − y(a − h)) / 2h = 2.5000")
+    assert check.endswith("vs backward 2.5000 ✓ agree")
+    update = plain(by_name["a"]["update"], nodes)
+    assert update == "update with lr = 0.1: a.data − lr·a.grad = 1.5000 − 0.1 · 2.5000 = 1.2500"
+    assert "check" not in by_name["b"]  # params were given: b is an input
+    assert [plain(t, nodes) for t in by_name["y"]["locals"]] == [
+        "∂y/∂x = 1.5000", "∂y/∂a = 1.0000"]
+
+
+@pytest.mark.parametrize("name", list(graphs()))
+def test_finite_difference_checks_agree_with_backward_on_every_op(tmp_path, name):
+    data = Page(explore(graphs()[name], tmp_path / "page.html")).data
+    checks = [plain(n["check"], data["nodes"]) for n in data["nodes"] if "check" in n]
+    assert checks or name == "leaf"
+    for text in checks:
+        assert text.endswith("✓ agree"), text
+
+
+def test_a_wrong_gradient_would_be_flagged():
+    from autodiff.explorer import _numeric_gradient
+
+    x = Value(0.3, label="x")
+    y = (x * x).sin() + x.exp() / 2.0
+    order = graph_of(y)
+    exact = math.cos(0.09) * 0.6 + math.exp(0.3) / 2.0
+    assert _numeric_gradient(order, x) == pytest.approx(exact, rel=1e-8)
+
+
+def test_bad_learning_rates_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="lr must be a number"):
+        explore(Value(1.0), tmp_path / "x.html", lr="0.1")
+    with pytest.raises(ValueError, match="lr=-1"):
+        explore(Value(1.0), tmp_path / "x.html", lr=-1)
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_explore_returns_the_path_and_shows_inline_in_a_notebook(tmp_path):
+    page = explore(neuron()["o"], tmp_path / "nb.html")
+    assert page == str(tmp_path / "nb.html") and page.path == page
+    frame = page._repr_html_()
+    assert frame.startswith("<iframe srcdoc=\"") and 'sandbox="allow-scripts"' in frame
+    inner = html.unescape(frame.split('srcdoc="', 1)[1].split('" sandbox', 1)[0])
+    assert inner == Path(page).read_text(encoding="utf-8")
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -281,7 +389,7 @@ def grad_labelled_graph() -> Value:
 
 def svg_texts(page: Page) -> dict[str, list[str]]:
     """Node name (n0, n1_op, ...) -> the texts of its SVG group, in document order."""
-    svg = re.search(r'<div id="graph" class="fit">(.*?)</div>', page.html, re.S).group(1)
+    svg = re.search(r'<div id="graph">(.*?)</div>', page.html, re.S).group(1)
     texts = {}
     for g in ElementTree.fromstring(svg).iter(f"{SVG_NS}g"):
         if "node" in g.get("class", "").split():
@@ -297,10 +405,11 @@ def test_the_grad_cell_is_found_even_when_a_label_starts_with_grad(tmp_path):
     for label, grad in [("grad x", "grad -3.0000"), ("grad 1.0000", "grad 2.0000"),
                         ("y", "grad 1.0000")]:
         node = labels[label]
-        shown = texts[node["name"]]
+        shown = texts[node["id"]]
         assert shown[0] == label  # the label cell comes first ...
-        assert node["grad_text"] == len(shown) - 1  # ... and the page updates the grad cell
-        assert shown[node["grad_text"]] == grad
+        assert node["texts"] == [len(shown) - 2, len(shown) - 1]  # ... data and grad last
+        assert shown[node["texts"][1]].startswith("grad ")  # sized for its longest text
+        assert node["grad"] == grad
 
 
 def test_missing_dot_says_how_to_install_it_as_drawing_does(monkeypatch, tmp_path):
@@ -353,7 +462,8 @@ def test_demo_writes_the_neuron_and_mlp_pages(tmp_path):
         assert page.parser.problems == []
         assert len(page.data["steps"]) == rules
     # both examples send gradient into the shared weights: the panel says it accumulates
-    changes = [c["change"] for s in page.data["steps"] for c in s["contributions"]]
+    changes = [plain(c["change"], page.data["nodes"])
+               for s in page.data["steps"] for c in s["contributions"]]
     assert any(c.startswith("o.w1.grad:") and "accumulates" in c for c in changes)
 
 
@@ -382,7 +492,7 @@ def browser(tmp_path_factory):
     for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1400,900"]:
+                 f"--user-data-dir={profile}", "--window-size=1400,1000"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -405,77 +515,238 @@ def severe_logs(driver) -> list:
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def test_browser_steps_through_the_backward_pass(browser, tmp_path):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
+def set_viewport(driver, width: int, height: int) -> None:
+    """Make the page's viewport exactly width x height CSS px (window chrome aside)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
-    started = time.perf_counter()
+
+def press(driver, key: str) -> None:
+    js(driver, f"document.dispatchEvent(new KeyboardEvent('keydown', {{key: '{key}'}}));")
+
+
+def frame_count(driver) -> int:
+    return int(js(driver, "return document.getElementById('counter').textContent"
+                          ".split('/ ')[1];"))
+
+
+def load_demo(name: str):
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", ROOT / "demos" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo_pages(folder: Path) -> dict[str, str]:
+    """The two pages the issue measures: the moons demo's neuron and the 2-2-1 MLP."""
+    moons = load_demo("moons")
+    result = moons.train(3, moons.MODEL_SEED, moons.DATA_SEED)
+    root, params = moons.neuron_graph(result.model, result.X)
+    pages = {"moons-neuron": explore(root, folder / "moons_neuron.html", params=params)}
+    loss, params = load_demo("explore").mlp_loss(0, 2)
+    pages["mlp-2-2-1"] = explore(loss, folder / "mlp.html", params=params, lr=0.1)
+    return pages
+
+
+SCREENSHOTS = ROOT / "out" / "screenshots"
+
+# For every value and op box: how far (CSS px) any of its texts sticks out of its shape.
+OVERFLOW_JS = """
+var worst = [];
+document.querySelectorAll('#graph g.node').forEach(function (g) {
+  var shapes = g.querySelectorAll('polygon, ellipse, path'), b = null;
+  shapes.forEach(function (s) {
+    var r = s.getBoundingClientRect();
+    b = b ? {l: Math.min(b.l, r.left), r: Math.max(b.r, r.right), t: Math.min(b.t, r.top),
+             b: Math.max(b.b, r.bottom)} : {l: r.left, r: r.right, t: r.top, b: r.bottom};
+  });
+  if (!b) { return; }
+  g.querySelectorAll('text').forEach(function (t) {
+    var r = t.getBoundingClientRect();
+    var out = Math.max(b.l - r.left, r.right - b.r, b.t - r.top, r.bottom - b.b);
+    if (out > 0.5) { worst.push([g.querySelector('title').textContent, t.textContent, out]); }
+  });
+});
+return worst;
+"""
+SMALLEST_TEXT_JS = """
+var small = Infinity;
+document.querySelectorAll('#graph svg text').forEach(function (t) {
+  small = Math.min(small, parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a);
+});
+return small;
+"""
+# The names the panel shows (name spans) and every text of the picture's value boxes.
+PANEL_NAMES_JS = """
+return Array.from(document.querySelectorAll('#panel .name'), function (s) {
+  return s.textContent; });
+"""
+PICTURE_TEXTS_JS = """
+return Array.from(document.querySelectorAll('#graph g.node text'), function (t) {
+  return t.textContent; });
+"""
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    return demo_pages(tmp_path_factory.mktemp("pages"))
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (800, 700)], ids=["1400x900", "800x700"])
+@pytest.mark.parametrize("page", ["moons-neuron", "mlp-2-2-1"])
+def test_browser_page_is_readable_and_every_text_stays_in_its_box(browser, pages, page, size):
+    set_viewport(browser, *size)
+    browser.get(Path(pages[page]).as_uri())
+    assert severe_logs(browser) == []
+    assert js(browser, "return [innerWidth, innerHeight];") == list(size)
+    smallest = js(browser, SMALLEST_TEXT_JS)
+    assert smallest >= 9, f"smallest graph text {smallest:.1f} px at the start view"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"explorer_{page}_{size[0]}x{size[1]}"
+    browser.save_screenshot(f"{shot}_start.png")
+    picture = set(js(browser, PICTURE_TEXTS_JS))
+    frames = frame_count(browser)
+    overflow, strangers = [], set()
+    for frame in range(frames + 1):
+        assert js(browser, "return document.body.getAttribute('data-frame');") == str(frame)
+        overflow += [(frame, *o) for o in js(browser, OVERFLOW_JS)]
+        strangers |= set(js(browser, PANEL_NAMES_JS)) - picture
+        if frame == frames // 2:
+            browser.save_screenshot(f"{shot}_middle.png")
+        press(browser, "ArrowRight")
+    assert overflow == []
+    browser.save_screenshot(f"{shot}_done.png")
+    # click every value box: the details name only what the picture shows
+    for node in js(browser, "return Array.from(document.querySelectorAll('#graph g.node'),"
+                            " function (g) { return g.querySelector('title').textContent; })"
+                            ".filter(function (t) { return /^n\\d+$/.test(t); });"):
+        js(browser, "var g = Array.from(document.querySelectorAll('#graph g.node')).filter("
+                    f"function (g) {{ return g.querySelector('title').textContent === '{node}';"
+                    " })[0]; var r = g.getBoundingClientRect();"
+                    " ['pointerdown', 'pointerup'].forEach(function (type) {"
+                    " g.querySelector('text').dispatchEvent(new PointerEvent(type, {bubbles: true,"
+                    " button: 0, clientX: r.left + 2, clientY: r.top + 2})); });")
+        assert js(browser, "return document.body.getAttribute('data-selected');") == node
+        strangers |= set(js(browser, PANEL_NAMES_JS)) - picture
+        assert js(browser, OVERFLOW_JS) == []
+    browser.save_screenshot(f"{shot}_details.png")
+    assert strangers == set()
+    assert severe_logs(browser) == []
+
+
+def test_browser_zoom_and_pan_change_the_view(browser, pages):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    set_viewport(browser, 1400, 900)
+    browser.get(Path(pages["mlp-2-2-1"]).as_uri())
+
+    def view():
+        return [float(x) for x in js(browser, "return document.querySelector('#graph svg')"
+                                              ".getAttribute('viewBox');").split()]
+
+    start = view()
+    browser.find_element(By.ID, "zoom-in").click()
+    zoomed = view()
+    assert zoomed[2] == pytest.approx(start[2] / 1.25) and zoomed[3] < start[3]
+    assert js(browser, SMALLEST_TEXT_JS) > 9 * 1.2  # the text grew with the zoom
+    pane = browser.find_element(By.ID, "graph")
+    ActionChains(browser).move_to_element(pane).click_and_hold().move_by_offset(120, 80) \
+        .release().perform()
+    panned = view()
+    assert panned[2:] == zoomed[2:]  # same scale ...
+    assert panned[0] == pytest.approx(zoomed[0] - 120 / 1.25 * start[2] / pane.size["width"],
+                                      rel=0.2)  # ... moved by the drag
+    assert panned[1] < zoomed[1]
+    js(browser, "var p = document.getElementById('graph'), r = p.getBoundingClientRect();"
+                "p.dispatchEvent(new WheelEvent('wheel', {deltaY: 300, clientX: r.left + 50,"
+                " clientY: r.top + 50, bubbles: true, cancelable: true}));")
+    assert view()[2] > panned[2]  # wheel down zooms out
+    browser.find_element(By.ID, "zoom-fit").click()
+    fitted = view()
+    assert fitted[2] >= start[2] * 0.99 and fitted[3] >= start[3] * 0.99
+    assert severe_logs(browser) == []
+
+
+def test_browser_plays_forward_then_backward(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    set_viewport(browser, 1400, 900)
     v = neuron()
-    trace = record_backward(v["o"])
-    name = {label: f"n{trace.nodes.index(node)}" for label, node in v.items()}
-    browser.get(Path(explore(v["o"], tmp_path / "neuron.html", params=[v["w1"], v["w2"],
-                                                                        v["b"]])).as_uri())
+    page = explore(v["o"], tmp_path / "neuron.html", params=[v["w1"], v["w2"], v["b"]])
+    data = Page(page).data
+    ids = {n["name"]: n["id"] for n in data["nodes"]}
+    browser.get(Path(page).as_uri())
     assert severe_logs(browser) == []  # the script ran: CSP hash right, no error
     counter = browser.find_element(By.ID, "counter")
-    assert counter.text == "step 0 / 6"
+    # 5 forward values, the seed, 5 backward rules, the end
+    assert counter.text == "step 0 / 12"
     assert current_node(browser) is None
 
+    def table(name, column):
+        return browser.find_element(
+            By.CSS_SELECTOR, f"#grads tr[data-node='{ids[name]}'] td.{column}").text
+
+    def box(name):
+        return js(browser, "var g = Array.from(document.querySelectorAll('g.node')).filter("
+                           f"g => g.querySelector('title').textContent === '{ids[name]}')[0];"
+                           "return Array.from(g.querySelectorAll('text'), t => t.textContent);")
+
+    assert box("o")[1:] == ["data …", "grad 0.0000"] and table("o", "num:not(.grad)") == "…"
+    assert box("x1")[1:] == ["data 2.0000", "grad 0.0000"]
     step = browser.find_element(By.ID, "step")
+    step.click()  # forward 1: x1*w1
+    assert current_node(browser) == ids["x1*w1"]
+    assert box("x1*w1")[1] == "data -6.0000" and box("o")[1] == "data …"
+    assert browser.find_element(By.ID, "phase").text == "forward pass"
+    for _ in range(4):
+        step.click()
+    assert box("o")[1] == "data 0.7071" and table("o", "num:not(.grad)") == "0.7071"
     step.click()  # the seed
-    assert current_node(browser) == name["o"]
+    assert browser.find_element(By.ID, "phase").text == "backward pass"
+    assert box("o")[2] == "grad 1.0000"
     step.click()  # rule 1: o = tanh(n)
-    assert current_node(browser) == name["o"]
-    chain = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#chain li code")]
-    assert chain == ["∂o/∂n += ∂o/∂o · ∂o/∂n = 1.0 · 0.5 = 0.5"]
-    body = browser.find_element(By.TAG_NAME, "body")
-    for _ in range(4):  # rules 2-5 with the keyboard
-        body.send_keys(Keys.ARROW_RIGHT)
-    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-frame") == "6"
-    assert counter.text == "step 6 / 6"
-    assert current_node(browser) == name["x1*w1"]
-    chain = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#chain li code")]
-    assert chain == ["∂o/∂x1 += ∂o/∂x1*w1 · ∂x1*w1/∂x1 = 0.5 · (-3.0) = -1.5",
-                     "∂o/∂w1 += ∂o/∂x1*w1 · ∂x1*w1/∂w1 = 0.5 · 2.0 = 1.0"]
+    chain = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#explain ol li code")]
+    assert chain == ["∂o/∂n += ∂o/∂o · ∂o/∂n = 1.0000 · 0.5000 = 0.5000"]
+    for _ in range(4):
+        press(browser, "ArrowRight")
+    assert counter.text == "step 11 / 12"
+    assert current_node(browser) == ids["x1*w1"]
+    chain = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#explain ol li code")]
+    assert chain == ["∂o/∂x1 += ∂o/∂(x1*w1) · ∂(x1*w1)/∂x1 = 0.5000 · (-3.0000) = -1.5000",
+                     "∂o/∂w1 += ∂o/∂(x1*w1) · ∂(x1*w1)/∂w1 = 0.5000 · 2.0000 = 1.0000"]
     lit = js(browser, "return Array.from(document.querySelectorAll('g.edge.lit > title'),"
                       " function (t) { return t.textContent; }).sort();")
-    op = name["x1*w1"] + "_op"
-    assert lit == sorted([f"{name['x1']}->{op}", f"{name['w1']}->{op}", f"{op}->{name['x1*w1']}"])
+    op = ids["x1*w1"] + "_op"
+    assert lit == sorted([f"{ids['x1']}->{op}", f"{ids['w1']}->{op}", f"{op}->{ids['x1*w1']}"])
+    expected = {"x1": "-1.5000", "w1": "1.0000", "x2": "0.5000", "w2": "0.0000", "b": "0.5000"}
+    assert {name: table(name, "grad") for name in expected} == expected
+    assert box("x1")[2] == "grad -1.5000"
+    assert js(browser, "return document.getElementById('legend').hidden;")
+    press(browser, "ArrowRight")  # the end: gradient colours and their legend
     assert not step.is_enabled()
-
-    def table_grad(label):
-        return browser.find_element(
-            By.CSS_SELECTOR, f"#grads tr[data-node='{name[label]}'] td.grad").text
-
-    def graph_grad(label):
-        return js(browser, "var g = Array.from(document.querySelectorAll('g.node')).filter("
-                           f"g => g.querySelector('title').textContent === '{name[label]}')[0];"
-                           "return Array.from(g.querySelectorAll('text'), t => t.textContent)"
-                           ".filter(t => t.startsWith('grad '))[0];")
-
-    expected = {"x1": "-1.5", "w1": "1.0", "x2": "0.5", "w2": "0.0", "b": "0.5", "o": "1.0"}
-    assert {label: table_grad(label) for label in expected} == expected
-    assert graph_grad("x1") == "grad -1.5000"
-    browser.save_screenshot(str(tmp_path / "explorer.png"))
-    assert (tmp_path / "explorer.png").stat().st_size > 10_000
-
-    body.send_keys(Keys.ARROW_LEFT)  # back: x1*w1's rule is undone on the page
-    assert current_node(browser) == name["x2*w2"]
-    assert table_grad("x1") == "0.0" and graph_grad("x1") == "grad 0.0000"
-    assert table_grad("x2") == "0.5"
+    assert not js(browser, "return document.getElementById('legend').hidden;")
+    fills = js(browser, "return Array.from(document.querySelectorAll('g.node.parameter')," +
+                        " g => g.querySelector('polygon').style.fill);")
+    assert len(set(fills)) == 3  # w1 (+1), w2 (0) and b (+0.5) get three colours
+    press(browser, "ArrowLeft")
+    press(browser, "ArrowLeft")  # back: x1*w1's rule is undone on the page
+    assert current_node(browser) == ids["x2*w2"]
+    assert table("x1", "grad") == "0.0000" and box("x1")[2] == "grad 0.0000"
+    browser.find_element(By.ID, "to-backward").click()
+    assert counter.text == "step 6 / 12"
     browser.find_element(By.ID, "reset").click()
-    assert current_node(browser) is None and counter.text == "step 0 / 6"
-
+    assert current_node(browser) is None and counter.text == "step 0 / 12"
     js(browser, "var s = document.getElementById('speed'); s.value = s.max;"
                 "s.dispatchEvent(new Event('input'));")
     browser.find_element(By.ID, "play").click()
     deadline = time.monotonic() + 10
-    while counter.text != "step 6 / 6" and time.monotonic() < deadline:
+    while counter.text != "step 12 / 12" and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert counter.text == "step 6 / 6"
+    assert counter.text == "step 12 / 12"
     assert browser.find_element(By.ID, "play").text.endswith("Play")  # stopped at the end
-    assert table_grad("x1") == "-1.5"
     assert severe_logs(browser) == []
-    print(f"browser stepping test: {time.perf_counter() - started:.2f}s")
 
 
 def test_browser_updates_the_grad_cell_not_a_label_that_starts_with_grad(browser, tmp_path):
@@ -498,15 +769,15 @@ def test_browser_updates_the_grad_cell_not_a_label_that_starts_with_grad(browser
     assert start["grad x"][0] == "grad x" and start["grad x"][-1] == "grad 0.0000"
     assert start["grad 1.0000"][0] == "grad 1.0000" and start["grad 1.0000"][-1] == "grad 0.0000"
     step = browser.find_element(By.ID, "step")
+    step.click()  # forward: y = x * w
     step.click()  # the seed
     step.click()  # y = x * w sends gradient to both
-    assert not step.is_enabled()
     done = box_texts()
     assert done["grad x"][0] == "grad x" and done["grad x"][-1] == "grad -3.0000"
     assert done["grad 1.0000"][0] == "grad 1.0000"
     assert done["grad 1.0000"][-1] == "grad 2.0000"
     assert done["y"][-1] == "grad 1.0000"
-    changed = js(browser, "return Array.from(document.querySelectorAll('text.grad-changed'),"
+    changed = js(browser, "return Array.from(document.querySelectorAll('text.changed'),"
                           " t => t.textContent).sort();")
     assert changed == ["grad -3.0000", "grad 2.0000"]  # the grad cells, not the labels
     names_in_table = [td.text for td in
@@ -532,3 +803,16 @@ def test_browser_shows_hostile_labels_as_text(browser, tmp_path):
     smuggled = "return document.querySelectorAll('img, iframe, foreignObject').length;"
     assert js(browser, smuggled) == 0
     assert severe_logs(browser) == []
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def test_page_gets_ordinary_permissions_and_a_longest_legal_name_works(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    target = tmp_path / ("p" * 250 + ".html")  # 255 bytes: the longest name most systems allow
+    path = explore(neuron()["o"], target)
+    assert path == str(target)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temp file left
