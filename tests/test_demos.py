@@ -3,6 +3,7 @@ moons reaches 100% with its defaults; the worked examples match hand computation
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import math
 import subprocess
@@ -247,3 +248,84 @@ def test_logloss_output_delta_is_o_minus_y(seed):
         assert abs(o_after - r["label"]) < abs(o - r["label"])
         assert r["moved_towards_label"]
         assert r["loss_after"] < r["loss"]
+
+
+# --- second order, vanishing gradients, forward vs reverse: files and their figures --------
+
+
+def run_into(tmp_path: Path, name: str, *args: str) -> tuple[Path, str]:
+    """Run a demo from elsewhere into tmp_path/out; return the folder and its stdout."""
+    out = tmp_path / "out"
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    result = run_demo(name, *args, "--out", str(out), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_second_order_demo_lm_descends_and_ends_lowest(tmp_path):
+    out, stdout = run_into(tmp_path, "second_order", "--steps", "8")
+    for file in ("second_order.png", "second_order.svg"):
+        assert_picture(out / file)
+    for file in ("second_order.png", "second_order.svg", "second_order.csv"):
+        assert str(out / file) in stdout
+    rows = read_rows(out / "second_order.csv")
+    by_step = {}
+    for r in rows:
+        if r["run"] == "steps":
+            by_step.setdefault(r["method"], []).append(float(r["loss"]))
+    assert sorted(by_step) == ["Adam", "LM", "Newton", "SGD"]
+    assert all(len(losses) == 9 for losses in by_step.values())  # the start and 8 steps
+    assert len({losses[0] for losses in by_step.values()}) == 1  # one common start
+    lm = by_step["LM"]
+    assert all(b <= a for a, b in zip(lm, lm[1:]))  # LM only takes steps that lower the loss
+    assert all(lm[-1] < losses[-1] for name, losses in by_step.items() if name != "LM")
+    # the time-matched first-order runs got at least LM's training time
+    seconds = {}
+    for r in rows:
+        if r["run"] == "time":
+            seconds[r["method"]] = float(r["seconds"])  # the last row of each run wins
+    assert seconds["SGD"] >= seconds["LM"] and seconds["Adam"] >= seconds["LM"]
+
+
+def test_vanishing_gradients_demo_sigmoid_gradients_shrink_towards_the_input(tmp_path):
+    out, stdout = run_into(tmp_path, "vanishing_gradients", "--steps", "2")
+    for file in ("vanishing_gradients.png", "vanishing_gradients.svg"):
+        assert_picture(out / file)
+        assert str(out / file) in stdout
+    grads = {}
+    for r in read_rows(out / "vanishing_gradients.csv"):
+        grads.setdefault((r["activation"], r["when"]), []).append(float(r["mean_abs_grad"]))
+    when = ("init", "trained")
+    assert sorted(grads) == [(a, w) for a in ("relu", "sigmoid", "tanh") for w in when]
+    assert all(len(layers) == 10 and min(layers) > 0 for layers in grads.values())
+    sigmoid, tanh, relu = (grads[a, "init"] for a in ("sigmoid", "tanh", "relu"))
+    assert sigmoid[0] / sigmoid[-1] < 1e-3  # at least a thousandfold over ten layers
+    assert all(a < b for a, b in zip(sigmoid, sigmoid[1:]))  # smaller at every layer down
+    assert tanh[0] / tanh[-1] > 0.05 and relu[0] / relu[-1] > 0.05
+
+
+def test_forward_vs_reverse_demo_counts_the_sweeps(tmp_path):
+    out, stdout = run_into(tmp_path, "forward_vs_reverse", "--steps", "4")
+    for file in ("forward_vs_reverse.png", "forward_vs_reverse.svg"):
+        assert_picture(out / file)
+        assert str(out / file) in stdout
+    visits = {
+        (r["problem"], int(r["size"]), r["mode"]): int(r["visits"])
+        for r in read_rows(out / "forward_vs_reverse.csv")
+    }
+    assert len(visits) == 2 * 4 * 2
+    for size in (2, 4, 8, 16):
+        # f has 3n + 1 nodes: one reverse sweep, or n forward sweeps
+        assert visits["gradient", size, "reverse"] == 3 * size + 1
+        assert visits["gradient", size, "forward"] == size * (3 * size + 1)
+        # g's k-th output has 3k + 1 nodes: one forward sweep over all, or m reverse sweeps
+        assert visits["jacobian", size, "forward"] == 3 * size + 1
+        assert visits["jacobian", size, "reverse"] == sum(3 * k + 1 for k in range(1, size + 1))
+    difference = float(stdout.split("derivatives: ")[1].split()[0])
+    assert difference < 1e-12  # both modes give the same derivatives
