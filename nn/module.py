@@ -1,18 +1,31 @@
-"""Modules: the Module base class and the Neuron, Layer and MLP building blocks."""
+"""Modules: the Module base class and the Neuron, Layer, MLP and Sequential building blocks.
+
+A Module finds its parameters in its own attributes, as PyTorch's does: every
+Value is a parameter, every Module a sub-module, and lists, tuples and dicts of
+them are searched too, in attribute assignment order (dicts in insertion order).
+A parameter's name is its dotted path, e.g. ``layers.0.neurons.3.w.1``.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 import random
-from collections.abc import Mapping, Sequence, Set
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from itertools import chain
+from types import FunctionType
+from typing import Any, NamedTuple
 
 from autodiff import Value, dot
 
+# An activation is a name from ACTIVATIONS or a function of one Value returning a Value.
+Activation = str | Callable[[Value], Value]
+
 # Activation name -> unbound Value method (None for linear). Calling the
 # unbound method is as fast as a method call on the node.
-ACTIVATIONS: dict[str, Any] = {
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "relu": Value.relu,
     "leaky_relu": Value.leaky_relu,
     "tanh": Value.tanh,
@@ -21,8 +34,19 @@ ACTIVATIONS: dict[str, Any] = {
 }
 
 # Uniform initialisation bound is sqrt(GAIN / nin): He for the relu family,
-# LeCun (variance 1/nin) for the others.
+# LeCun (variance 1/nin) for the others, custom activations included.
 _INIT_GAIN = {"relu": 6.0, "leaky_relu": 6.0, "tanh": 3.0, "sigmoid": 3.0, "linear": 3.0}
+_DEFAULT_GAIN = 3.0
+
+# Value's one-argument methods: Sequential applies these to each item of a list.
+_ELEMENTWISE = frozenset(
+    getattr(Value, name)
+    for name in (
+        *("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "exp", "log", "sqrt"),
+        *("sin", "cos", "__neg__", "__abs__"),
+    )
+    if hasattr(Value, name)
+)
 
 
 def _check_size(name: str, value: Any, minimum: int = 1) -> int:
@@ -37,12 +61,50 @@ def _check_size(name: str, value: Any, minimum: int = 1) -> int:
     return value
 
 
-def _check_activation(activation: Any) -> str:
-    """Return activation if it names a known activation, else raise a clear error."""
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        known = ", ".join(repr(name) for name in ACTIVATIONS)
-        raise ValueError(f"unknown activation {activation!r}; choose one of {known}.")
+def _callable_name(f: object) -> str:
+    """A short, stable name for a custom activation or a Sequential step."""
+    if isinstance(f, Module):
+        return type(f).__name__
+    name = getattr(f, "__qualname__", None)
+    return name if isinstance(name, str) else type(f).__name__
+
+
+def _resolve_activation(activation: Any) -> tuple[Activation, str, Callable[[Value], Value] | None]:
+    """Return (what to keep as .activation, its name, the function to apply or None)."""
+    if isinstance(activation, str):
+        if activation in ACTIVATIONS:
+            return activation, activation, ACTIVATIONS[activation]
+    elif callable(activation):
+        for name, f in ACTIVATIONS.items():
+            if f is activation:  # Value.tanh is the same as "tanh"
+                return name, name, f
+        return activation, _callable_name(activation), _checked_activation(activation)
+    known = ", ".join(repr(name) for name in ACTIVATIONS)
+    raise ValueError(
+        f"unknown activation {activation!r}; choose one of {known}, "
+        "or pass a function of one Value that returns a Value."
+    )
+
+
+def _checked_activation(f: Callable[[Value], Value]) -> Callable[[Value], Value]:
+    """Wrap a custom activation so a result that is not a Value is refused, not trained on."""
+    name = _callable_name(f)
+
+    def activation(v: Value) -> Value:
+        out = f(v)
+        if not isinstance(out, Value):
+            raise TypeError(
+                f"activation {name} returned {out!r} ({type(out).__name__}), not a Value, "
+                "so no gradient could flow through it; build it from Value operations, "
+                "e.g. lambda v: v * v.sigmoid()."
+            )
+        return out
+
     return activation
+
+
+def _activation_repr(activation: Activation) -> str:
+    return repr(activation) if isinstance(activation, str) else _callable_name(activation)
 
 
 def _make_rng(rng: random.Random | None, seed: int) -> random.Random:
@@ -58,7 +120,7 @@ def _make_rng(rng: random.Random | None, seed: int) -> random.Random:
     return rng
 
 
-def _check_inputs(x: Any, nin: int, who: object) -> Sequence:
+def _check_inputs(x: Any, nin: int, who: object) -> Sequence[Any]:
     """Return x if it is a list or tuple of nin numbers or Values, else raise a clear error."""
     kind = type(x)
     if kind is list or kind is tuple:  # the usual case first: one type test, one len
@@ -88,11 +150,181 @@ def _check_inputs(x: Any, nin: int, who: object) -> Sequence:
         raise ValueError(
             f"{who!r} expects {nin} inputs, got {n} ({x!r}); pass exactly {nin} numbers or Values."
         )
-    return x
+    checked: Sequence[Any] = x
+    return checked
 
 
-class Module:
-    """Base class: something with parameters that can be called on inputs."""
+# --- finding parameters in attributes ------------------------------------------
+
+_SEARCHED = (list, tuple, dict)
+
+
+class _Cache(NamedTuple):
+    """A module's parameters, and a snapshot of what they were found in.
+
+    The snapshot is every searched module's attribute values, every list's items
+    and every dict's keys and values, flattened, with each container's length.
+    It tells whether the cache is stale with a few passes in C (identity, not ==),
+    and holding those objects keeps their ids from being reused while it lives.
+    """
+
+    named: list[tuple[str, Value]]
+    params: list[Value]
+    modules: tuple[Module, ...]  # searched sub-modules (not the owner: no reference cycle)
+    lists: tuple[list[object], ...]
+    dicts: tuple[dict[object, object], ...]
+    lengths: tuple[int, ...]
+    items: tuple[object, ...]
+
+
+def _snapshot(
+    owner: Module,
+    modules: tuple[Module, ...],
+    lists: tuple[list[object], ...],
+    dicts: tuple[dict[object, object], ...],
+) -> tuple[tuple[int, ...], tuple[object, ...]]:
+    """(lengths, flattened items) of the owner and of every searched container."""
+    attributes = (vars(owner), *map(vars, modules))
+    lengths = (*map(len, attributes), *map(len, lists), *map(len, dicts))
+    items = (
+        *chain.from_iterable(map(dict.values, attributes)),
+        *chain.from_iterable(lists),
+        *chain.from_iterable(dicts),
+        *chain.from_iterable(map(dict.values, dicts)),
+    )
+    return lengths, items
+
+
+def _is_current(owner: Module, cache: _Cache) -> bool:
+    """True if nothing the cache was built from has changed (a replaced, added or removed item)."""
+    lengths, items = _snapshot(owner, cache.modules, cache.lists, cache.dicts)
+    return lengths == cache.lengths and all(map(operator.is_, items, cache.items))
+
+
+def _children(obj: object, prefix: str, root: Module) -> list[tuple[str, object]]:
+    """The (name, item) pairs of obj that may hold parameters, in their fixed order."""
+    items: Iterable[tuple[object, object]]
+    if isinstance(obj, Module):
+        items = vars(obj).items()
+    elif isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = enumerate(obj)
+    else:
+        return []
+    found: list[tuple[str, object]] = []
+    for key, item in items:
+        if isinstance(item, (Value, Module, *_SEARCHED)):
+            if isinstance(key, bool) or not isinstance(key, (str, int)) or key == "" or (
+                isinstance(key, str) and "." in key
+            ):
+                raise TypeError(
+                    f"{type(root).__name__}: the dict at {prefix or 'the top'!r} has the key "
+                    f"{key!r} for {type(item).__name__} items; parameter names are built from "
+                    "keys, so use non-empty str keys without dots, or int keys."
+                )
+            found.append((f"{prefix}.{key}" if prefix else str(key), item))
+        elif isinstance(item, (set, frozenset)) and any(
+            isinstance(x, (Value, Module)) for x in item
+        ):
+            where = f"{prefix}.{key}" if prefix else str(key)
+            raise TypeError(
+                f"{type(root).__name__}.{where} is a {type(item).__name__} of Values or "
+                "Modules; a set has no fixed order, so its parameters could not be named "
+                "or saved reliably. Use a list or a tuple."
+            )
+    return found
+
+
+def _search(root: Module) -> _Cache:
+    """Find root's parameters in its attributes: depth first, in order, each Value once."""
+    named: list[tuple[str, Value]] = []
+    seen: set[Value] = set()
+    visited = {id(root)}  # modules and containers searched (shared ones are searched once)
+    modules: list[Module] = []
+    lists: list[list[object]] = []
+    dicts: list[dict[object, object]] = []
+    stack = list(reversed(_children(root, "", root)))  # explicit stack: no recursion
+    while stack:
+        name, obj = stack.pop()
+        if isinstance(obj, Value):
+            if obj not in seen:  # a Value shared by two attributes appears once
+                seen.add(obj)
+                named.append((name, obj))
+            continue
+        if id(obj) in visited:  # everything stays referenced during the search: ids are stable
+            continue
+        visited.add(id(obj))
+        if isinstance(obj, Module):
+            modules.append(obj)
+        elif isinstance(obj, list):
+            lists.append(obj)
+        elif isinstance(obj, dict):
+            dicts.append(obj)
+        # (a tuple cannot change; the lists and dicts in it are recorded themselves)
+        stack.extend(reversed(_children(obj, name, root)))
+    _check_unique(named, type(root).__name__)
+    snapshot = (tuple(modules), tuple(lists), tuple(dicts))
+    return _Cache(named, [p for _, p in named], *snapshot, *_snapshot(root, *snapshot))
+
+
+def _check_unique(named: list[tuple[str, Value]], owner: str) -> None:
+    first: dict[str, int] = {}
+    for i, (name, _) in enumerate(named):
+        if name in first:
+            raise ValueError(
+                f"{owner}: two different parameters are both named {name!r} (a dict key with "
+                "the same text as another path?); rename one of them."
+            )
+        first[name] = i
+
+
+def _label(named: list[tuple[str, Value]]) -> None:
+    """Give unlabelled parameters their name as label.
+
+    A label that is the end of the name (set by a sub-module built first, such as
+    a Neuron's 'w.0' inside a Layer's 'neurons.2.w.0') is lengthened the same way;
+    any other label was chosen by the user and is kept.
+    """
+    for name, p in named:
+        label = p.label
+        if label != name and (not label or name.endswith("." + label)):
+            p.label = name
+
+
+class _ModuleType(type):
+    """Labels a module's parameters once it is built (after its whole __init__).
+
+    Modules built inside another's __init__ (a Layer's neurons) are labelled by
+    the outermost one, which searches them anyway: each model is searched once.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_building, "depth", 0)
+        _building.depth = depth + 1
+        try:
+            module = super().__call__(*args, **kwargs)
+        finally:
+            _building.depth = depth
+        if depth == 0:
+            module._parameter_cache()
+        return module
+
+
+_building = threading.local()  # how many Module constructors are running in this thread
+
+
+class Module(metaclass=_ModuleType):
+    """Base class: something with parameters that can be called on inputs.
+
+    Parameters are found in the attributes (Values, Modules, and lists, tuples
+    and dicts of them), so a subclass only assigns them in __init__ and defines
+    forward(); parameters(), named_parameters(), zero_grad(), state_dict(),
+    load_state_dict() and nn.save / nn.load then work with no extra code.
+    """
+
+    # the cache lives in a slot, outside the attributes that are searched
+    __slots__ = ("__dict__", "__weakref__", "_nn_cache")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -101,13 +333,25 @@ class Module:
         """Compute the output; subclasses override this (or __call__)."""
         raise NotImplementedError(f"{type(self).__name__} must define forward().")
 
+    def _parameter_cache(self) -> _Cache:
+        """The cached search of the attributes, searched again if anything in it changed."""
+        cache: _Cache | None = getattr(self, "_nn_cache", None)
+        if cache is not None and _is_current(self, cache):
+            return cache
+        cache = _search(self)
+        _label(cache.named)
+        self._nn_cache = cache
+        return cache
+
     def parameters(self) -> list[Value]:
-        """Return the trainable Values, in a fixed order."""
-        return []
+        """Return the trainable Values, in a fixed order (that of named_parameters())."""
+        if type(self).named_parameters is not Module.named_parameters:
+            return [p for _, p in self.named_parameters()]  # follow a subclass's own names
+        return list(self._parameter_cache().params)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """Return (name, Value) pairs in the order of parameters()."""
-        return [(str(i), p) for i, p in enumerate(self.parameters())]
+        """Return (dotted name, Value) pairs for every parameter found in the attributes."""
+        return list(self._parameter_cache().named)
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zero."""
@@ -216,17 +460,16 @@ class Neuron(Module):
     def __init__(
         self,
         nin: int,
-        activation: str = "relu",
+        activation: Activation = "relu",
         rng: random.Random | None = None,
         seed: int = 0,
     ) -> None:
         self.nin = _check_size("nin", nin)
-        self.activation = _check_activation(activation)
+        self.activation, name, self._act = _resolve_activation(activation)
         rng = _make_rng(rng, seed)
-        bound = math.sqrt(_INIT_GAIN[activation] / nin)
+        bound = math.sqrt(_INIT_GAIN.get(name, _DEFAULT_GAIN) / nin)
         self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
-        self._act = ACTIVATIONS[activation]
 
     def forward(self, x: Sequence[Value | float]) -> Value:
         """Return activation(w . x + b) for a list of nin inputs."""
@@ -236,17 +479,16 @@ class Neuron(Module):
         out = dot(self.w, x, self.b)  # w . x + b as a single node
         return out if self._act is None else self._act(out)
 
-    def parameters(self) -> list[Value]:
-        return [*self.w, self.b]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [*((f"w.{i}", w) for i, w in enumerate(self.w)), ("b", self.b)]
-
     def architecture(self) -> dict[str, Any]:
-        return {"type": "Neuron", "nin": self.nin, "activation": self.activation}
+        return {"type": "Neuron", "nin": self.nin, "activation": _activation_name(self.activation)}
 
     def __repr__(self) -> str:
-        return f"Neuron({self.nin}, activation={self.activation!r})"
+        return f"Neuron({self.nin}, activation={_activation_repr(self.activation)})"
+
+
+def _activation_name(activation: Activation) -> str:
+    """The activation's name as architecture() records it."""
+    return activation if isinstance(activation, str) else _callable_name(activation)
 
 
 class Layer(Module):
@@ -256,13 +498,13 @@ class Layer(Module):
         self,
         nin: int,
         nout: int,
-        activation: str = "relu",
+        activation: Activation = "relu",
         rng: random.Random | None = None,
         seed: int = 0,
     ) -> None:
         self.nin = _check_size("nin", nin)
         self.nout = _check_size("nout", nout)
-        self.activation = _check_activation(activation)
+        self.activation = _resolve_activation(activation)[0]
         rng = _make_rng(rng, seed)
         self.neurons = [Neuron(nin, activation, rng=rng) for _ in range(nout)]
 
@@ -274,26 +516,18 @@ class Layer(Module):
         x = tuple(x)  # one tuple shared by every neuron's dot node
         return [n._forward(x) for n in self.neurons]
 
-    def parameters(self) -> list[Value]:
-        return [p for n in self.neurons for p in n.parameters()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"neurons.{i}.{name}", p)
-            for i, n in enumerate(self.neurons)
-            for name, p in n.named_parameters()
-        ]
-
     def architecture(self) -> dict[str, Any]:
         return {
             "type": "Layer",
             "nin": self.nin,
             "nout": self.nout,
-            "activation": self.activation,
+            "activation": _activation_name(self.activation),
         }
 
     def __repr__(self) -> str:
-        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+        return (
+            f"Layer({self.nin}, {self.nout}, activation={_activation_repr(self.activation)})"
+        )
 
 
 class MLP(Module):
@@ -303,9 +537,9 @@ class MLP(Module):
         self,
         nin: int,
         sizes: Sequence[int],
-        activation: str = "relu",
+        activation: Activation = "relu",
         seed: int = 0,
-        output_activation: str = "linear",
+        output_activation: Activation = "linear",
     ) -> None:
         self.nin = _check_size("nin", nin)
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
@@ -315,8 +549,8 @@ class MLP(Module):
         if len(sizes) == 0:
             raise ValueError("sizes is empty; pass at least one layer width, e.g. [16, 16, 1].")
         self.sizes = [_check_size(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
-        self.activation = _check_activation(activation)
-        self.output_activation = _check_activation(output_activation)
+        self.activation = _resolve_activation(activation)[0]
+        self.output_activation = _resolve_activation(output_activation)[0]
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {seed!r}; pass a whole number such as 0.")
         self.seed = seed
@@ -335,32 +569,83 @@ class MLP(Module):
 
     def forward(self, x: Sequence[Value | float] | Value | float) -> Value | list[Value]:
         """Return the output Value (one output) or list of Values (several outputs)."""
-        x = _check_inputs(x, self.nin, self)
-        for layer in self.layers:
-            x = layer._forward(x)
-        return x[0] if len(x) == 1 else x
-
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"layers.{i}.{name}", p)
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
-        ]
+        out = self.layers[0]._forward(_check_inputs(x, self.nin, self))
+        for layer in self.layers[1:]:
+            out = layer._forward(out)
+        return out[0] if len(out) == 1 else out
 
     def architecture(self) -> dict[str, Any]:
         return {
             "type": "MLP",
             "nin": self.nin,
             "sizes": list(self.sizes),
-            "activation": self.activation,
-            "output_activation": self.output_activation,
+            "activation": _activation_name(self.activation),
+            "output_activation": _activation_name(self.output_activation),
         }
 
     def __repr__(self) -> str:
         return (
-            f"MLP({self.nin}, {self.sizes}, activation={self.activation!r}, "
-            f"output_activation={self.output_activation!r}, seed={self.seed})"
+            f"MLP({self.nin}, {self.sizes}, activation={_activation_repr(self.activation)}, "
+            f"output_activation={_activation_repr(self.output_activation)}, seed={self.seed})"
         )
+
+
+class Sequential(Module):
+    """Steps applied in turn, each to the previous one's output: Modules and plain functions.
+
+    A Module or a function gets the whole output of the step before (a Layer's
+    list, say); Value's own one-input methods such as Value.tanh or Value.relu
+    are applied to each Value of a list. Sequential returns what the last step
+    returns (a Layer's list stays a list).
+    """
+
+    def __init__(self, *steps: Callable[..., Any]) -> None:
+        if not steps:
+            raise ValueError(
+                "Sequential needs at least one step, e.g. "
+                "Sequential(Layer(2, 16, 'linear'), Value.tanh, Layer(16, 1, 'linear'))."
+            )
+        for i, step in enumerate(steps):
+            if not callable(step):
+                raise TypeError(
+                    f"Sequential step {i} is {step!r}, which cannot be called; pass Modules "
+                    "such as Layer(2, 16) or functions such as Value.tanh."
+                )
+        self.steps = list(steps)
+
+    def forward(self, x: Any) -> Any:
+        """Return the output of the last step, each step fed the previous step's output."""
+        for step in self.steps:
+            if type(step) is FunctionType and step in _ELEMENTWISE:
+                x = _each(step, x)
+            else:
+                x = step(x)
+        return x
+
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "type": "Sequential",
+            "steps": [
+                step.architecture() if isinstance(step, Module) else _callable_name(step)
+                for step in self.steps
+            ],
+        }
+
+    def __repr__(self) -> str:
+        inner = ", ".join(
+            repr(step) if isinstance(step, Module) else _callable_name(step)
+            for step in self.steps
+        )
+        return f"Sequential({inner})"
+
+
+def _each(f: Callable[[Value], Value], x: Any) -> Any:
+    """Apply a Value method to x, or to each item of a list or tuple x."""
+    if isinstance(x, Value):
+        return f(x)
+    if isinstance(x, (list, tuple)):
+        return [f(v) for v in x]
+    raise TypeError(
+        f"Sequential: {_callable_name(f)} applies to a Value or a list of Values, got {x!r}; "
+        "put a Layer or Neuron before it."
+    )

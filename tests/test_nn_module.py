@@ -221,7 +221,8 @@ def test_custom_module_subclass():
 
     m = Affine()
     assert m(3.0).data == 7.0
-    assert m.state_dict() == {"0": 2.0, "1": 1.0}
+    # names come from the attributes now (they were "0" and "1", the positions)
+    assert m.state_dict() == {"a": 2.0, "b": 1.0}
     assert m.architecture() == {"type": "Affine", "parameters": 2}
 
 
