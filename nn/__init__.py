@@ -1,7 +1,7 @@
 """nn: a small neural-network library built on autodiff.Value."""
 
 from . import datasets, losses
-from .module import MLP, Layer, Module, Neuron
+from .module import MLP, Layer, Module, Neuron, Sequential
 from .optim import SGD, Adam
 from .second_order import LevenbergMarquardt, Newton
 from .serialize import load, save
@@ -11,6 +11,7 @@ __all__ = [
     "Neuron",
     "Layer",
     "MLP",
+    "Sequential",
     "SGD",
     "Adam",
     "Newton",
