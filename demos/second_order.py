@@ -4,7 +4,8 @@
     python demos/second_order.py --steps 100 --seed 0 --out /tmp/so
 
 All four start from the same weights and see the same 20 points of sin on [-3, 3]
-(full batch, mean squared error). You will see one line per method with its final
+(full batch, mean squared error). You will see a progress bar per method (plain
+lines when the output is not a terminal), one line per method with its final
 loss and its time per step, then the files written:
 
     out/second_order.png, .svg   left: the four fits; middle: loss against the step;
@@ -81,11 +82,18 @@ def make_data() -> tuple[list[float], list[float]]:
     return xs, [math.sin(x) for x in xs]
 
 
-def train(method: str, steps: int = STEPS, seed: int = SEED, budget: float = 0.0) -> Run:
+def train(
+    method: str,
+    steps: int = STEPS,
+    seed: int = SEED,
+    budget: float = 0.0,
+    on_step: Callable[[float], None] | None = None,
+) -> Run:
     """Train a fresh MLP (same seed, same start for every method) with one method.
 
     With a time budget (seconds), keep going past `steps` until the steps have
-    taken that long (at most MAX_BUDGET_STEPS steps).
+    taken that long (at most MAX_BUDGET_STEPS steps). `on_step(loss)` runs after
+    each of the first `steps` steps.
     """
     xs, ys = make_data()
     model = MLP(1, SIZES, activation="tanh", seed=seed)
@@ -132,6 +140,8 @@ def train(method: str, steps: int = STEPS, seed: int = SEED, budget: float = 0.0
         with no_grad():  # the evaluation is not part of the method's time
             run.loss.append(loss_value().data)
         run.seconds.append(run.seconds[-1] + spent)
+        if on_step is not None and k <= steps:
+            on_step(run.loss[-1])
     return run
 
 
@@ -193,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     """Train with each method, print a summary, write the plot and the CSV."""
     args = _common.make_parser(__doc__, steps=STEPS, seed=SEED).parse_args(argv)
     out = _common.prepare_out(args.out)
-    runs = {method: train(method, args.steps, args.seed) for method in METHODS}
+    runs = {}
+    for method in METHODS:
+        with _common.Progress(args.steps, method) as progress:
+            runs[method] = train(
+                method, args.steps, args.seed, on_step=lambda loss: progress.update(loss=loss)
+            )
     for run in runs.values():
         done = len(run.loss) - 1
         per_step = 1000 * run.seconds[-1] / max(done, 1)

@@ -7,8 +7,9 @@ Three MLPs of 10 layers (1 input, nine hidden layers of 8 units, 1 linear output
 differ only in their hidden activation: sigmoid, tanh or relu. Each fits sin on
 [-3, 3] (20 points, mean squared error, Adam with learning rate 0.01). For every
 layer we take the mean |dL/dw| over its weights, at initialisation and after
-training. You will see one line per network (the loss before and after, and the
-gradient ratio between the first and the last layer), then the files written:
+training. You will see a progress bar per network, then one line per network
+(the loss before and after, and the gradient ratio between the first and the
+last layer), then the files written:
 
     out/vanishing_gradients.png, .svg   left: gradient per layer at initialisation;
                                         middle: after training; right: the loss
@@ -28,6 +29,7 @@ import csv
 import io
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +78,12 @@ def layer_gradients(model: MLP) -> list[float]:
     return sizes
 
 
-def train(activation: str, steps: int = STEPS, seed: int = SEED) -> Result:
+def train(
+    activation: str,
+    steps: int = STEPS,
+    seed: int = SEED,
+    on_step: Callable[[float], None] | None = None,
+) -> Result:
     """Fit sin with a deep MLP; record the layer gradients at the first and the last step."""
     xs, ys = make_data()
     model = MLP(1, [WIDTH] * HIDDEN_LAYERS + [1], activation=activation, seed=seed)
@@ -93,6 +100,8 @@ def train(activation: str, steps: int = STEPS, seed: int = SEED) -> Result:
             result.trained = layer_gradients(model)
             break
         opt.step()
+        if on_step is not None:
+            on_step(loss.data)
     return result
 
 
@@ -142,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     """Train the three networks, print the summary, write the plot and the CSV."""
     args = _common.make_parser(__doc__, steps=STEPS, seed=SEED).parse_args(argv)
     out = _common.prepare_out(args.out)
-    results = [train(activation, args.steps, args.seed) for activation in ACTIVATIONS]
+    results = []
+    for activation in ACTIVATIONS:
+        with _common.Progress(args.steps, activation) as progress:
+            results.append(
+                train(activation, args.steps, args.seed, lambda loss: progress.update(loss=loss))
+            )
     for r in results:
         print(
             f"{r.activation:<8} loss {r.loss[0]:.3g} -> {r.loss[-1]:.3g}; layer 1 / layer "
