@@ -19,9 +19,12 @@ You will see tables to read line by line next to the texts:
    labels, next to the delta of squared error, and one gradient step moves the
    output towards the label.
 
-Files: out/worked_examples.txt (the same tables) and out/worked_examples_graph.svg
-and .png (the article's network after the first backward: every I_j node carries
-dE/dI_j as its grad). Runs in about a second.
+Files: out/worked_examples.txt (the same tables); out/worked_examples_network.svg and
+.png, the article's network drawn as the article draws it (nn.draw_network: neurons 1-8
+as circles with their net input I_j, output O_j and delta dE/dI_j, each weight w13 ...
+w78 on its edge with dE/dw, at step 1); and out/worked_examples_graph.svg and .png (the
+same step as a computation graph: every I_j node carries dE/dI_j as its grad). Runs in
+about a second.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ for folder in (HERE.parent, HERE):  # the packages and _common, from any directo
 import _common  # noqa: E402
 
 from autodiff import Value, dot, grad, render  # noqa: E402
-from nn import SGD, losses  # noqa: E402
+from nn import MLP, SGD, losses, render_network  # noqa: E402
 
 # --- example 1: the article's network -------------------------------------------------
 # Neurons 1, 2 are the inputs, 3-5 and 6-7 the hidden layers, 8 the output;
@@ -234,6 +237,30 @@ def run_article_example(steps: int = STEPS, graph_path: Path | None = None) -> l
             rows.append(_row(step, "dw", f"d{name}", change, grad=w.grad))
             rows.append(_row(step, "weight", f"new {name}", w.data, old=before[name]))
     return rows
+
+
+def article_network() -> MLP:
+    """The article's 2-3-2-1 sigmoid network as an nn.MLP: its weights, labelled w13 ...
+    w78, and zero biases (the article has none)."""
+    model = MLP(2, [3, 2, 1], activation="sigmoid", output_activation="sigmoid")
+    for layer, (before, after) in zip(model.layers, zip(LAYERS, LAYERS[1:])):
+        for neuron, j in zip(layer.neurons, after):
+            for w, i in zip(neuron.w, before):
+                w.data, w.label = WEIGHTS[f"w{i}{j}"], f"w{i}{j}"
+            neuron.b.data = 0.0
+    return model
+
+
+def render_article_network(path: Path) -> list[Path]:
+    """Draw the article's network at step 1 (SVG and PNG next to `path`); return the files."""
+    model = article_network()
+    names = [[str(j) for j in layer] for layer in LAYERS]
+    files = []
+    for fmt in ("svg", "png"):
+        files.append(Path(render_network(
+            model, path.with_suffix(f".{fmt}"), format=fmt, x=list(INPUTS),
+            loss=lambda out: (TARGET - out) ** 2 * 0.5, names=names, show_bias=False)))
+    return files
 
 
 def format_article_table(rows: list[dict]) -> list[str]:
@@ -436,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     table = out / "worked_examples.txt"
     table.write_text(text, encoding="utf-8")
-    _common.report([table, graph, graph.with_suffix(".png")])
+    network = render_article_network(out / "worked_examples_network.svg")
+    _common.report([table, *network, graph, graph.with_suffix(".png")])
     return 0
 
 

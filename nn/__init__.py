@@ -1,6 +1,7 @@
 """nn: a small neural-network library built on autodiff.Value."""
 
 from . import datasets, losses
+from .drawing import draw_network, render_network
 from .module import MLP, Layer, Module, Neuron, Sequential
 from .optim import SGD, Adam
 from .second_order import LevenbergMarquardt, Newton
@@ -20,4 +21,6 @@ __all__ = [
     "load",
     "losses",
     "datasets",
+    "draw_network",
+    "render_network",
 ]

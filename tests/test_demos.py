@@ -77,7 +77,8 @@ RUNS = [
     (
         "worked_examples",
         ["--steps", "2"],
-        ["worked_examples.txt", "worked_examples_graph.svg", "worked_examples_graph.png"],
+        ["worked_examples.txt", "worked_examples_graph.svg", "worked_examples_graph.png",
+         "worked_examples_network.svg", "worked_examples_network.png"],
     ),
 ]  # fmt: skip
 

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -514,3 +515,73 @@ def test_render_writes_a_file_whose_name_is_the_longest_legal_one(dot_program, t
     target = tmp_path / ("g" * 251 + ".svg")  # 255 bytes
     assert render(Value(1.0, label="x") * 2, target) == str(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+# --- names, numbers, the teaching expansion ---------------------------------------------
+
+
+def test_unlabelled_nodes_are_named_by_op_and_position():
+    x = Value(2.0, label="x")
+    y = (x * 3.0 + x * x).tanh() - 1.0
+    text = to_dot(y)
+    shown = re.findall(r"<I>(\w+)</I>", text)
+    assert shown == ["mul1", "mul2", "add1", "tanh1", "sub1"]
+
+
+def test_one_number_format_for_every_magnitude():
+    from autodiff.drawing import format_number
+
+    assert [format_number(v) for v in (0.0061, -0.00067318, 2.5, 1234.5, 0.0)] == [
+        "0.0061", "-0.0007", "2.5000", "1234.5000", "0.0000"]
+    assert format_number(3e-5) == "3.0000e-05" and format_number(2e7) == "2.0000e+07"
+    assert format_number(-0.0) == "0.0000"
+
+
+def test_expand_dot_draws_one_multiply_per_weight_and_an_add():
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2, b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(6.8813735870195432, "b")
+    n = dot([x1, x2], [w1, w2], b)
+    n.label = "n"
+    o = n.tanh()
+    o.backward()
+    text = to_dot(o, expand_dot=True)
+    ops = re.findall(r"^\t(n\d+(?:_t\d+)?_op) \[label=<(.*?)>", text, re.M)
+    assert sorted(label for _, label in ops) == ["*", "*", "+", "tanh"]
+    assert "<I>x1*w1</I>" in text and "data -6.0000" in text and "grad 0.5000" in text
+    assert "<I>x2*w2</I>" in text and "data 0.0000" in text
+    assert "\u03a3" not in text  # the fused node is drawn as its parts
+    assert "\u03a3 w\u00b7x + b" in to_dot(o)  # and by default as one node
+
+
+def test_weight_k_is_drawn_beside_input_k():
+    w = [Value(0.5, label=f"w{i}") for i in (1, 2, 3)]
+    x = [Value(1.0, label=f"x{i}") for i in (1, 2, 3)]
+    root = dot(w, x, Value(0.1, label="b"))
+    text = to_dot(root)
+    tails = re.findall(r"^\t(n\d+) -> n\d+_op$", text, re.M)
+    label = {f"n{i}": v.label for i, v in enumerate(topological_order(root))}
+    assert [label[t] for t in tails] == ["w1", "x1", "w2", "x2", "w3", "x3", "b"]
+    assert "ordering=in" in text
+
+
+def test_pictures_declare_a_font_the_machine_has():
+    from autodiff.drawing import FONT
+
+    assert FONT == "DejaVu Sans"
+    assert to_dot(Value(1.0) * 2).count(f'fontname="{FONT}"') == 3
+    if shutil.which("fc-list"):
+        found = subprocess.run(["fc-list", FONT], capture_output=True, text=True).stdout
+        assert found.strip(), f"{FONT} is not installed (apt-get install fonts-dejavu-core)"
+
+
+def test_value_html_is_a_small_escaped_picture_of_the_value():
+    from autodiff.drawing import value_html
+
+    v = Value(-0.5, label="<w>")
+    out = v * 2
+    out.backward()
+    text = value_html(v)
+    assert "<b>&lt;w&gt;</b>" in text and "data -0.5000" in text and "grad 2.0000" in text
+    assert "op * of 1 input" in value_html(out)
+    with pytest.raises(TypeError, match="needs a Value"):
+        value_html(1.0)
