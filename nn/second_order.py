@@ -160,14 +160,18 @@ def _check_factor(name: str, value: Any) -> float:
     return factor
 
 
-def _first_bad(who: str, what: str, numbers_: Sequence[float], params: list[Value]) -> None:
+_SMOOTH = "the loss is not smooth or overflows here: check the model and its inputs"
+
+
+def _first_bad(
+    who: str, what: str, numbers_: Sequence[float], params: list[Value], why: str = _SMOOTH
+) -> None:
     """Raise ValueError naming the first parameter whose entry in numbers_ is inf or NaN."""
     for i, x in enumerate(numbers_):
         if not math.isfinite(x):
             raise ValueError(
-                f"{who}.step: the {what} for parameter {i} ({params[i]!r}) is {x!r}; the "
-                "loss is not smooth or overflows here: check the model and its inputs. "
-                "No parameter was changed."
+                f"{who}.step: the {what} for parameter {i} ({params[i]!r}) is {x!r}; "
+                f"{why}. No parameter was changed."
             )
 
 
@@ -254,7 +258,9 @@ class Newton(_SecondOrder):
         except ValueError as error:
             raise ValueError(f"Newton.step: {error} No parameter was changed.") from None
         new = [p.data + di for p, di in zip(params, d)]
-        _first_bad("Newton", "new value", new, params)
+        _first_bad(
+            "Newton", "new value", new, params, "the step leaves the float range: add damping"
+        )
         self._move(new)
         self.step_count += 1
         return loss.data
@@ -287,7 +293,7 @@ class LevenbergMarquardt(_SecondOrder):
         self.down = _check_factor("down", down)
         self.max_tries = _check_max_tries(max_tries)
         self.accepted = False  # whether the last step() moved the parameters
-        self.tries = 0  # systems solved in the last step()
+        self.tries = 0  # tries (systems set up) in the last step()
 
     def _residuals(self, closure: Callable[[], Sequence[Value]], count: int | None) -> list[Value]:
         """Call the closure and check that it returned a list of (count) residual Values."""
