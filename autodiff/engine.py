@@ -856,8 +856,10 @@ def _logsumexp(
         shifted = [math.exp(x.data - m) for x in xs]
     except TypeError:
         raise _bad_data(where, xs) from None
-    total = math.fsum(shifted)
-    log_total = math.log(total)
+    # the max entry contributes exactly 1: log1p of the rest keeps a tiny remainder's digits
+    rest = math.fsum([*shifted, -1.0])
+    total = 1.0 + rest
+    log_total = math.log1p(rest)
     weights = tuple([e / total for e in shifted])
     ctx = (m, log_total, weights)
     node = _node(m + log_total, tuple(xs), "logsumexp", _logsumexp_backward, ctx)

@@ -17,6 +17,9 @@ which also detects cycles.
 from __future__ import annotations
 
 import math
+from collections import deque
+from functools import partial
+from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 _ID = attrgetter("_id")
 _GRAD = attrgetter("grad")
+_consume = partial(deque, maxlen=0)  # runs an iterator to its end, keeping nothing
 EDITED = -1  # the _id of a node whose parents were replaced by hand
 
 
@@ -155,11 +159,10 @@ def backward(root: Value) -> list[Value]:
     _check_grads(nodes, saved)
     try:
         _accumulate(root, inner, nodes, saved)
+        return inner
     except BaseException:
-        for node, g in zip(nodes, saved):
-            node.grad = g
+        _restore(nodes, saved)
         raise
-    return inner
 
 
 def gradients(root: Value, inputs: list[Value]) -> list[float]:
@@ -170,10 +173,17 @@ def gradients(root: Value, inputs: list[Value]) -> list[float]:
     try:
         _accumulate(root, inner, nodes, [0.0] * len(nodes))
         on_graph = set(nodes)
-        return [v.grad if v in on_graph else 0.0 for v in inputs]
-    finally:
-        for node, g in zip(nodes, saved):
-            node.grad = g
+        found = [v.grad if v in on_graph else 0.0 for v in inputs]
+        _restore(nodes, saved)
+        return found
+    except BaseException:
+        _restore(nodes, saved)
+        raise
+
+
+def _restore(nodes: list[Value], saved: list[float]) -> None:
+    """Put every node's `.grad` back in one C-level loop, which no interrupt can split."""
+    _consume(map(setattr, nodes, repeat("grad"), saved))
 
 
 def _accumulate(root: Value, inner: list[Value], nodes: list[Value], start: list[float]) -> None:
