@@ -212,12 +212,11 @@ def _children(obj: object, prefix: str, root: Module) -> list[tuple[str, object]
         items = enumerate(obj)
     else:
         return []
+    keyed = isinstance(obj, dict)
     found: list[tuple[str, object]] = []
     for key, item in items:
         if isinstance(item, (Value, Module, *_SEARCHED)):
-            if isinstance(key, bool) or not isinstance(key, (str, int)) or key == "" or (
-                isinstance(key, str) and "." in key
-            ):
+            if keyed and not _usable_key(key):
                 raise TypeError(
                     f"{type(root).__name__}: the dict at {prefix or 'the top'!r} has the key "
                     f"{key!r} for {type(item).__name__} items; parameter names are built from "
@@ -234,6 +233,13 @@ def _children(obj: object, prefix: str, root: Module) -> list[tuple[str, object]
                 "or saved reliably. Use a list or a tuple."
             )
     return found
+
+
+def _usable_key(key: object) -> bool:
+    """True for a dict key that makes a name part: an int, or a non-empty str without dots."""
+    if isinstance(key, str):
+        return key != "" and "." not in key
+    return isinstance(key, int) and not isinstance(key, bool)
 
 
 def _search(root: Module) -> _Cache:
