@@ -1,4 +1,4 @@
-"""Write two step-through backprop pages: a single neuron and a 2-2-1 MLP's loss.
+"""Write two step-through pages (forward, then backward): a neuron and a 2-2-1 MLP's loss.
 
     python demos/explore.py --out out
 
@@ -6,9 +6,12 @@ writes out/explore_neuron.html (micrograd's worked example: o = tanh(x1*w1 + x2*
 where backward gives x1.grad = -1.5, w1.grad = 1.0, x2.grad = 0.5, w2.grad = 0.0) and
 out/explore_mlp.html (the squared-error loss of a 2-2-1 tanh MLP on two examples, built
 from Values with one `dot` node per neuron as nn's Neuron does, so every weight receives
-one contribution per example). Open either file
-in a browser, offline, and press the right arrow or Step to watch the gradient flow back
-through the graph one backward rule at a time.
+one contribution per example). Open either file in a browser, offline, and press the
+right arrow or Step: the forward pass computes the values node by node, then the
+backward pass sends the gradient back one rule at a time; at the end nodes and edges are
+coloured by gradient. Zoom with the wheel or + and -, drag to pan, and click any node for
+its local derivatives, every contribution to its grad, the finite-difference check of a
+parameter's gradient and its update data - lr*grad (lr from --lr).
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED, help="weight initialisation seed")
     parser.add_argument("--samples", type=int, default=2, choices=(1, 2),
                         help="examples in the MLP's loss (default: 2)")
+    parser.add_argument("--lr", type=float, default=0.1,
+                        help="learning rate for the update the pages show (default: 0.1)")
     parser.add_argument("--max-nodes", type=int, default=200,
                         help="refuse graphs with more values than this (default: 200)")
     args = parser.parse_args(argv)
@@ -95,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     o, params = neuron()
     print(explore(o, out / "explore_neuron.html", params=params, max_nodes=args.max_nodes,
-                  title="Backprop explorer: one tanh neuron"))
+                  lr=args.lr, title="Backprop explorer: one tanh neuron"))
     loss, params = mlp_loss(args.seed, args.samples)
     print(explore(loss, out / "explore_mlp.html", params=params, max_nodes=args.max_nodes,
-                  title="Backprop explorer: 2-2-1 MLP, squared-error loss"))
+                  lr=args.lr, title="Backprop explorer: 2-2-1 MLP, squared-error loss"))
     return 0
 
 

@@ -10,6 +10,10 @@ gradients, and the files written:
     out/graph_tour_expression.svg, .png   L = (a*b + c) * f, micrograd's first example
     out/graph_tour_neuron.svg, .png       o = tanh(x1*w1 + x2*w2 + b), a neuron whose
                                           output is 0.7071 (so do/dn = 1 - o^2 = 0.5)
+    out/graph_tour_dot.svg, .png          the same neuron as nn builds it (one fused dot
+                                          node for x1*w1 + x2*w2 + b, then tanh)
+    out/graph_tour_dot_expanded.svg, .png that dot node drawn as one multiply per weight
+                                          and an add (expand_dot=True), for teaching
 
 Inputs are drawn in blue, parameters (w1, w2, b) in yellow, the output in green,
 each op as its own small node. No training, so there is no --steps or --seed.
@@ -19,6 +23,7 @@ Takes about a second (Graphviz's `dot` program draws the pictures).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,7 +33,7 @@ for folder in (HERE.parent, HERE):  # the packages and _common, from any directo
 
 import _common  # noqa: E402
 
-from autodiff import Value, gradcheck, render, topological_order  # noqa: E402
+from autodiff import Value, dot, gradcheck, render, topological_order  # noqa: E402
 
 # micrograd's neuron: this bias makes x1*w1 + x2*w2 + b = 0.8814, and tanh of it 0.7071
 BIAS = 6.8813735870195432
@@ -60,6 +65,15 @@ def neuron(x1: Value, x2: Value, w1: Value, w2: Value, b: Value) -> Value:
     return o
 
 
+def fused_neuron(x1: Value, x2: Value, w1: Value, w2: Value, b: Value) -> Value:
+    """The same neuron with its weighted sum as one dot node, as nn.Neuron computes it."""
+    n = dot([w1, w2], [x1, x2], b)
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
 def build() -> dict[str, tuple[Value, list[Value], list[Value]]]:
     """Both graphs after backward: name -> (output, leaves, parameters)."""
     leaves = [Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c"), Value(-2.0, "f")]
@@ -69,9 +83,14 @@ def build() -> dict[str, tuple[Value, list[Value], list[Value]]]:
     params = [Value(-3.0, "w1"), Value(1.0, "w2"), Value(BIAS, "b")]
     o = neuron(*inputs, *params)
     o.backward()
+    inputs2 = [Value(2.0, "x1"), Value(0.0, "x2")]
+    params2 = [Value(-3.0, "w1"), Value(1.0, "w2"), Value(BIAS, "b")]
+    fused = fused_neuron(*inputs2, *params2)
+    fused.backward()
     return {
         "expression": (loss, leaves, []),
         "neuron": (o, [*inputs, *params], params),
+        "dot": (fused, [*inputs2, *params2], params2),
     }
 
 
@@ -88,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     """Build both graphs, print their values, check the gradients, draw the pictures."""
     args = _common.make_parser(__doc__, steps=None, seed=None).parse_args(argv)
     out = _common.prepare_out(args.out)
-    functions = {"expression": expression, "neuron": neuron}
+    functions: dict[str, Callable[..., Value]] = {
+        "expression": expression, "neuron": neuron, "dot": fused_neuron}
     paths = []
     for name, (root, leaves, params) in build().items():
         print(f"{name}: {root.label} = {root.data:.4f}")
@@ -98,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         for fmt in ("svg", "png"):
             target = out / f"graph_tour_{name}.{fmt}"
             paths.append(Path(render(root, target, format=fmt, params=params)))
+            if name == "dot":
+                target = out / f"graph_tour_dot_expanded.{fmt}"
+                paths.append(Path(render(root, target, format=fmt, params=params,
+                                         expand_dot=True)))
     _common.report(paths)
     return 0
 

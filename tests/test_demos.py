@@ -72,7 +72,8 @@ RUNS = [
         "graph_tour",
         [],
         ["graph_tour_expression.svg", "graph_tour_expression.png",
-         "graph_tour_neuron.svg", "graph_tour_neuron.png"],
+         "graph_tour_neuron.svg", "graph_tour_neuron.png", "graph_tour_dot.svg",
+         "graph_tour_dot.png", "graph_tour_dot_expanded.svg", "graph_tour_dot_expanded.png"],
     ),
     (
         "worked_examples",
