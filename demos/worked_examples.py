@@ -156,8 +156,7 @@ def _article_recomputed(name: str) -> float:
         weight = name[4:]
         return WEIGHTS[weight] + figure[f"d{weight}"]
     if name.startswith("dw"):
-        i, j = name[2], name[3]
-        return LR * figure[f"delta{j}"] * out[f"O{i}"]
+        return LR * figure[f"delta{name[3]}"] * out[f"O{name[2]}"]
     kind, j = name.rstrip("0123456789"), int(name[-1])
     if kind == "I":
         return sum(WEIGHTS[f"w{i}{j}"] * out[f"O{i}"] for i in _before(j))
@@ -178,7 +177,8 @@ def check(name: str, engine: float, old: float = 0.0) -> str:
     if text is None:
         return ""
     article = float(text)
-    unit = 10.0 ** Decimal(text).as_tuple().exponent  # one unit of the last digit shown
+    exponent = Decimal(text).as_tuple().exponent  # an int for every figure the article prints
+    unit = 10.0 ** (exponent if isinstance(exponent, int) else 0)  # one unit of the last digit
     if abs(engine - article) <= 0.5 * unit * (1 + 1e-9):
         return "ok"
     if abs(_article_recomputed(name) - article) > unit:
@@ -203,7 +203,7 @@ def _row(step: int, kind: str, name: str, value: float, **extra: Any) -> dict[st
     }
 
 
-def run_article_example(steps: int = STEPS, graph_path: Path | None = None) -> list[dict]:
+def run_article_example(steps: int = STEPS, graph_path: Path | None = None) -> list[dict[str, Any]]:
     """Train the article's network for `steps` steps; one dict per table row.
 
     Rows have step, kind ("net", "output", "error", "delta", "dw", "weight"), name,
@@ -214,7 +214,7 @@ def run_article_example(steps: int = STEPS, graph_path: Path | None = None) -> l
     """
     weights = {name: Value(w, label=name) for name, w in WEIGHTS.items()}
     optimizer = SGD(list(weights.values()), lr=LR, momentum=MOMENTUM)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for step in range(1, steps + 1):
         nodes = forward(weights)
         optimizer.zero_grad()
@@ -263,7 +263,7 @@ def render_article_network(path: Path) -> list[Path]:
     return files
 
 
-def format_article_table(rows: list[dict]) -> list[str]:
+def format_article_table(rows: list[dict[str, Any]]) -> list[str]:
     """The rows of run_article_example as text tables, one block per step and phase."""
     lines = [
         "Example 1: the article's 2-3-2-1 sigmoid network, input (0.6, 0.7), target 0.9,",
@@ -371,7 +371,7 @@ def logloss_weights(seed: int = LOGLOSS_SEED) -> dict[str, float]:
 def _logloss_forward(params: dict[str, Value]) -> tuple[Value, Value]:
     """The 2-2-2-1 sigmoid network on LOGLOSS_X: (z, o), the output's net input and output."""
     a: list[Value | float] = list(LOGLOSS_X)
-    z = None
+    z: Value | None = None
     for layer in range(1, len(LOGLOSS_SIZES)):
         zs = [
             dot(
@@ -383,10 +383,12 @@ def _logloss_forward(params: dict[str, Value]) -> tuple[Value, Value]:
         ]
         a = [v.sigmoid() for v in zs]
         z = zs[0]
+    if z is None or not isinstance(a[0], Value):
+        raise ValueError("LOGLOSS_SIZES needs at least one layer after the inputs.")
     return z, a[0]
 
 
-def run_logloss_example(seed: int = LOGLOSS_SEED, lr: float = LOGLOSS_LR) -> list[dict]:
+def run_logloss_example(seed: int = LOGLOSS_SEED, lr: float = LOGLOSS_LR) -> list[dict[str, Any]]:
     """For the labels 1 and 0: o, o - y, the engine's dL/dz, and the output after one step.
 
     L is nn.losses.bce (log loss) of o = sigmoid(z). Each row also has the squared-error
@@ -421,7 +423,7 @@ def run_logloss_example(seed: int = LOGLOSS_SEED, lr: float = LOGLOSS_LR) -> lis
     return rows
 
 
-def format_logloss_table(rows: list[dict], seed: int) -> list[str]:
+def format_logloss_table(rows: list[dict[str, Any]], seed: int) -> list[str]:
     """The rows of run_logloss_example as a text table."""
     weights = rows[0]["weights"]
     lines = [

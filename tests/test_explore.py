@@ -652,11 +652,11 @@ def test_browser_zoom_and_pan_change_the_view(browser, pages):
     assert zoomed[2] == pytest.approx(start[2] / 1.25) and zoomed[3] < start[3]
     assert js(browser, SMALLEST_TEXT_JS) > 9 * 1.2  # the text grew with the zoom
     pane = browser.find_element(By.ID, "graph")
-    ActionChains(browser).move_to_element(pane).click_and_hold().move_by_offset(120, 80) \
+    ActionChains(browser).move_to_element(pane).click_and_hold().move_by_offset(60, 40) \
         .release().perform()
     panned = view()
     assert panned[2:] == zoomed[2:]  # same scale ...
-    assert panned[0] == pytest.approx(zoomed[0] - 120 / 1.25 * start[2] / pane.size["width"],
+    assert panned[0] == pytest.approx(zoomed[0] - 60 / 1.25 * start[2] / pane.size["width"],
                                       rel=0.2)  # ... moved by the drag
     assert panned[1] < zoomed[1]
     js(browser, "var p = document.getElementById('graph'), r = p.getBoundingClientRect();"
@@ -816,3 +816,22 @@ def test_page_gets_ordinary_permissions_and_a_longest_legal_name_works(tmp_path)
     assert path == str(target)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temp file left
+
+
+def test_browser_runs_the_notebook_iframe(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    set_viewport(browser, 1000, 800)
+    page = explore(neuron()["o"], tmp_path / "nb.html")
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body>{page._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    browser.get(host.as_uri())
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        assert browser.find_element(By.ID, "counter").text == "step 0 / 12"  # the script ran
+        browser.find_element(By.ID, "step").click()
+        assert browser.find_element(By.ID, "counter").text == "step 1 / 12"
+    finally:
+        browser.switch_to.default_content()
+    assert severe_logs(browser) == []

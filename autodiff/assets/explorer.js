@@ -194,9 +194,17 @@
   });
   if (!isFinite(smallest)) { smallest = 11; }
   var view = { s: 1, cx: full.x + full.w / 2, cy: full.y + full.h / 2 };
+  // Keep the graph in the pane: a view smaller than the graph stays within its edges, a
+  // view larger than it keeps it centred (so panning never leaves an empty pane).
+  function clamp(c, size, start, extent) {
+    if (size >= extent) { return start + extent / 2; }
+    return Math.min(Math.max(c, start + size / 2), start + extent - size / 2);
+  }
   function apply() {
     var W = Math.max(pane.clientWidth, 1), H = Math.max(pane.clientHeight, 1);
     var w = W / view.s, h = H / view.s;
+    view.cx = clamp(view.cx, w, full.x, full.w);
+    view.cy = clamp(view.cy, h, full.y, full.h);
     svg.setAttribute("viewBox", [view.cx - w / 2, view.cy - h / 2, w, h].join(" "));
   }
   function fitScale() {
