@@ -217,7 +217,7 @@ def graph_names(order: Sequence[Value]) -> list[str]:
     taken = {label_text(node.label) for node in order if node.label}
     counts: dict[str, int] = {}
     for node in order:
-        if node.label:
+        if node.label and label_text(node.label):  # a blank label names nothing
             names.append(label_text(node.label))
             continue
         word = "leaf" if not node.parents else _OP_WORDS.get(node.op, str(node.op))
@@ -277,8 +277,8 @@ def dot_body(
         else:
             data_text = f"data {format_number(node.data, precision)}"
             grad_text = f"grad {format_number(node.grad, precision)}" if show_grad else ""
-        title = (f"<B>{_html(shorten_label(str(node.label)))}</B>" if node.label
-                 else _GENERATED.format(_html(names[i])))
+        title = (f"<B>{_html(shorten_label(str(node.label)))}</B>"
+                 if node.label and label_text(node.label) else _GENERATED.format(_html(names[i])))
         label = _value_label(title, data_text, grad_text, compact)
         lines.append(f'\tn{i} [label={label} class="{role}" {_ROLE_STYLE[role]}]\n')
         if not node.parents:

@@ -182,7 +182,7 @@ def explore(
     for node, count in zip(data["nodes"], _text_counts(svg, len(nodes))):
         del node["sizing"]
         # the box's last two texts are its data and grad cells (a label may span lines)
-        node["texts"] = [count - 2, count - 1] if count >= 3 else None
+        node["texts"] = [count - 2, count - 1] if count >= 2 else None
     heading = title if title is not None else f"Backprop explorer: {names[trace.root]}"
     page = _page(heading, svg, data)
     Path(out).parent.mkdir(parents=True, exist_ok=True)

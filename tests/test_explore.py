@@ -835,3 +835,10 @@ def test_browser_runs_the_notebook_iframe(browser, tmp_path):
     finally:
         browser.switch_to.default_content()
     assert severe_logs(browser) == []
+
+
+def test_a_blank_label_gets_a_generated_name_like_no_label(tmp_path):
+    page = Page(explore(Value(1.0, label="  \n ") * 2, tmp_path / "blank.html"))
+    assert [n["name"] for n in page.data["nodes"]] == ["leaf1", "mul1"]
+    assert svg_texts(page)["n0"][0] == "leaf1"
+    assert all(n["texts"] is not None for n in page.data["nodes"])
