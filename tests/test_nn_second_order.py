@@ -190,9 +190,10 @@ def test_newton_refuses_a_loss_built_under_no_grad():
         Newton([p]).step(closure)
 
 
-def test_newton_needs_a_closure():
+@pytest.mark.parametrize("cls", [Newton, LevenbergMarquardt])
+def test_steps_need_a_closure(cls):
     with pytest.raises(TypeError, match="needs a closure"):
-        Newton([Value(1.0)]).step(Value(1.0))
+        cls([Value(1.0)]).step(Value(1.0))
 
 
 @pytest.mark.parametrize(
@@ -419,9 +420,9 @@ SGD_RATES = (0.01, 0.03, 0.1, 0.3, 0.5)
 ADAM_RATES = (0.003, 0.01, 0.03, 0.1, 0.3)
 
 
-def fit(kind, lr=None):
+def fit(kind, lr=None, seed=FIT_SEED):
     """The training loss of a 1-5-1 tanh MLP on sin after FIT_STEPS full-batch steps."""
-    model = MLP(1, [5, 1], activation="tanh", seed=FIT_SEED)
+    model = MLP(1, [5, 1], activation="tanh", seed=seed)
     params = model.parameters()
     if kind == "lm":
         opt = LevenbergMarquardt(params)
@@ -449,3 +450,12 @@ def test_lm_fits_ten_times_better_than_tuned_sgd_and_adam_in_the_same_steps():
     assert lm < 1e-3
     assert lm * 10 < sgd[best_sgd], (lm, sgd)
     assert lm * 10 < adam[best_adam], (lm, adam)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lm_fits_better_than_sgd_and_adam_from_other_starts_too(seed):
+    # not only the seed above: from each of these starts LM ends well below SGD and Adam
+    # at their best rates, though a local minimum can hold it to about 5x (seeds 3 and 5)
+    lm = fit("lm", seed=seed)
+    assert lm * 3 < fit("sgd", 0.3, seed=seed)
+    assert lm * 3 < fit("adam", 0.1, seed=seed)
