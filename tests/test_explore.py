@@ -23,6 +23,7 @@ from autodiff import Value, dot, explore, logsumexp, render, sum_values
 from autodiff.drawing import INSTALL_HELP, GraphvizNotFound, graph_of
 from autodiff.explorer import _safe_svg, record_backward
 from autodiff.graph import reverse_topological_order
+from nn import MLP
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -546,6 +547,11 @@ def demo_pages(folder: Path) -> dict[str, str]:
     pages = {"moons-neuron": explore(root, folder / "moons_neuron.html", params=params)}
     loss, params = load_demo("explore").mlp_loss(0, 2)
     pages["mlp-2-2-1"] = explore(loss, folder / "mlp.html", params=params, lr=0.1)
+    # the same shape as nn builds it: its own parameter names, floats as inputs
+    model = MLP(2, [2, 1], activation="tanh")
+    error = [model(x) - t for x, t in [((0.0, 1.0), 1.0), ((1.0, 1.0), -1.0)]]
+    pages["nn-mlp"] = explore(sum_values([e * e for e in error]) * 0.5, folder / "nn.html",
+                              params=model.parameters(), lr=0.1)
     return pages
 
 
@@ -594,7 +600,7 @@ def pages(tmp_path_factory):
 
 
 @pytest.mark.parametrize("size", [(1400, 900), (800, 700)], ids=["1400x900", "800x700"])
-@pytest.mark.parametrize("page", ["moons-neuron", "mlp-2-2-1"])
+@pytest.mark.parametrize("page", ["moons-neuron", "mlp-2-2-1", "nn-mlp"])
 def test_browser_page_is_readable_and_every_text_stays_in_its_box(browser, pages, page, size):
     set_viewport(browser, *size)
     browser.get(Path(pages[page]).as_uri())
