@@ -170,7 +170,9 @@ class _Cache(NamedTuple):
 
     named: list[tuple[str, Value]]
     params: list[Value]
-    modules: tuple[Module, ...]  # searched sub-modules (not the owner: no reference cycle)
+    # the attribute records of the searched sub-modules (not the modules: no cycle
+    # through a module that refers back to its owner)
+    modules: tuple[dict[str, object], ...]
     lists: tuple[list[object], ...]
     dicts: tuple[dict[object, object], ...]
     lengths: tuple[int, ...]
@@ -179,12 +181,12 @@ class _Cache(NamedTuple):
 
 def _snapshot(
     owner: Module,
-    modules: tuple[Module, ...],
+    modules: tuple[dict[str, object], ...],
     lists: tuple[list[object], ...],
     dicts: tuple[dict[object, object], ...],
 ) -> tuple[tuple[int, ...], tuple[object, ...]]:
     """(lengths, flattened items) of the owner and of every searched container."""
-    attributes = (vars(owner), *map(vars, modules))
+    attributes = (_attributes(owner), *modules)
     lengths = (*map(len, attributes), *map(len, lists), *map(len, dicts))
     items = (
         *chain.from_iterable(map(dict.values, attributes)),
@@ -205,7 +207,7 @@ def _children(obj: object, prefix: str, root: Module) -> list[tuple[str, object]
     """The (name, item) pairs of obj that may hold parameters, in their fixed order."""
     items: Iterable[tuple[object, object]]
     if isinstance(obj, Module):
-        items = vars(obj).items()
+        items = _attributes(obj).items()
     elif isinstance(obj, dict):
         items = obj.items()
     elif isinstance(obj, (list, tuple)):
@@ -247,7 +249,7 @@ def _search(root: Module) -> _Cache:
     named: list[tuple[str, Value]] = []
     seen: set[Value] = set()
     visited = {id(root)}  # modules and containers searched (shared ones are searched once)
-    modules: list[Module] = []
+    modules: list[dict[str, object]] = []
     lists: list[list[object]] = []
     dicts: list[dict[object, object]] = []
     stack = list(reversed(_children(root, "", root)))  # explicit stack: no recursion
@@ -262,7 +264,7 @@ def _search(root: Module) -> _Cache:
             continue
         visited.add(id(obj))
         if isinstance(obj, Module):
-            modules.append(obj)
+            modules.append(_attributes(obj))
         elif isinstance(obj, list):
             lists.append(obj)
         elif isinstance(obj, dict):
@@ -320,6 +322,21 @@ class _ModuleType(type):
 _building = threading.local()  # how many Module constructors are running in this thread
 
 
+# A module's own bookkeeping, kept out of its record of attributes.
+_RECORD = "_nn_attributes"
+_CACHE = "_nn_cache"
+
+
+def _attributes(module: Module) -> dict[str, object]:
+    """The module's record of its attributes, in assignment order (made on first use)."""
+    try:
+        record: dict[str, object] = object.__getattribute__(module, _RECORD)
+    except AttributeError:  # a subclass whose __new__ did not call Module.__new__
+        record = {k: v for k, v in vars(module).items() if k not in (_RECORD, _CACHE)}
+        object.__setattr__(module, _RECORD, record)
+    return record
+
+
 class Module(metaclass=_ModuleType):
     """Base class: something with parameters that can be called on inputs.
 
@@ -329,8 +346,27 @@ class Module(metaclass=_ModuleType):
     load_state_dict() and nn.save / nn.load then work with no extra code.
     """
 
-    # the cache lives in a slot, outside the attributes that are searched
-    __slots__ = ("__dict__", "__weakref__", "_nn_cache")
+    # Assignments are recorded in a dict of our own rather than read back with
+    # vars(self): on CPython 3.11, reading an instance's __dict__ makes every later
+    # attribute lookup on it about 4x slower, which a training step would feel.
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        module = super().__new__(cls)
+        object.__setattr__(module, _RECORD, {})
+        object.__setattr__(module, _CACHE, None)
+        return module
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in (_RECORD, _CACHE):
+            raise AttributeError(
+                f"{name!r} is reserved for nn.Module's bookkeeping; use another name."
+            )
+        object.__setattr__(self, name, value)
+        _attributes(self)[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        _attributes(self).pop(name, None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -341,12 +377,12 @@ class Module(metaclass=_ModuleType):
 
     def _parameter_cache(self) -> _Cache:
         """The cached search of the attributes, searched again if anything in it changed."""
-        cache: _Cache | None = getattr(self, "_nn_cache", None)
+        cache: _Cache | None = getattr(self, _CACHE, None)
         if cache is not None and _is_current(self, cache):
             return cache
         cache = _search(self)
         _label(cache.named)
-        self._nn_cache = cache
+        object.__setattr__(self, _CACHE, cache)
         return cache
 
     def parameters(self) -> list[Value]:

@@ -1,6 +1,7 @@
 """A user's own Module subclass: parameters found from attributes, names, caching, labels,
 Sequential and custom activations."""
 
+import copy
 import math
 import sys
 
@@ -392,3 +393,22 @@ def test_an_activation_module_with_its_own_parameter():
     pre = sum(w.data * 0.1 for w in n.w) - 10.0
     assert out.data == pytest.approx(0.25 * pre)
     assert act.slope.grad == pytest.approx(pre)  # out = -slope * relu(-pre) = slope * pre
+
+
+def test_a_deep_copy_has_its_own_parameters_under_the_same_names():
+    model = MLP(2, [3, 1], seed=0)
+    model.parameters()  # a cache exists and is copied along
+    twin = copy.deepcopy(model)
+    assert [n for n, _ in twin.named_parameters()] == [n for n, _ in model.named_parameters()]
+    assert not set(twin.parameters()) & set(model.parameters())
+    assert twin.parameters()[0] is twin.layers[0].neurons[0].w[0]
+    twin.layers[0].neurons[0].w.append(Value(1.0))
+    assert len(twin.parameters()) == len(model.parameters()) + 1
+
+
+def test_the_bookkeeping_names_are_reserved():
+    model = MLP(2, [1])
+    for name in ("_nn_cache", "_nn_attributes"):
+        with pytest.raises(AttributeError, match=f"'{name}' is reserved"):
+            setattr(model, name, None)
+    assert len(model.parameters()) == 3
