@@ -20,6 +20,9 @@ from typing import Any, NamedTuple
 
 from autodiff import Value, dot
 
+# What a Neuron, Layer or MLP takes: a list or tuple of nin inputs (one may stand alone).
+Inputs = Sequence[Value | float] | Value | float
+
 # An activation is a name from ACTIVATIONS or a function of one Value returning a Value.
 Activation = str | Callable[[Value], Value]
 
@@ -513,7 +516,10 @@ class Neuron(Module):
         self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
 
-    def forward(self, x: Sequence[Value | float]) -> Value:
+    def __call__(self, x: Inputs) -> Value:  # typed for editors
+        return self.forward(x)
+
+    def forward(self, x: Inputs) -> Value:
         """Return activation(w . x + b) for a list of nin inputs."""
         return self._forward(_check_inputs(x, self.nin, self))
 
@@ -550,7 +556,10 @@ class Layer(Module):
         rng = _make_rng(rng, seed)
         self.neurons = [Neuron(nin, activation, rng=rng) for _ in range(nout)]
 
-    def forward(self, x: Sequence[Value | float]) -> list[Value]:
+    def __call__(self, x: Inputs) -> list[Value]:  # typed for editors
+        return self.forward(x)
+
+    def forward(self, x: Inputs) -> list[Value]:
         """Return the list of the nout neuron outputs for a list of nin inputs."""
         return self._forward(_check_inputs(x, self.nin, self))
 
@@ -609,7 +618,7 @@ class MLP(Module):
             for i in range(len(self.sizes))
         ]
 
-    def forward(self, x: Sequence[Value | float] | Value | float) -> Value | list[Value]:
+    def forward(self, x: Inputs) -> Value | list[Value]:
         """Return the output Value (one output) or list of Values (several outputs)."""
         out = self.layers[0]._forward(_check_inputs(x, self.nin, self))
         for layer in self.layers[1:]:
