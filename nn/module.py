@@ -347,6 +347,8 @@ class Module(metaclass=_ModuleType):
     and dicts of them), so a subclass only assigns them in __init__ and defines
     forward(); parameters(), named_parameters(), zero_grad(), state_dict(),
     load_state_dict() and nn.save / nn.load then work with no extra code.
+    Assign attributes normally (a subclass's own __setattr__ must call
+    super().__setattr__); writing to self.__dict__ directly is not seen.
     """
 
     # Assignments are recorded in a dict of our own rather than read back with
@@ -365,7 +367,8 @@ class Module(metaclass=_ModuleType):
                 f"{name!r} is reserved for nn.Module's bookkeeping; use another name."
             )
         object.__setattr__(self, name, value)
-        _attributes(self)[name] = value
+        if not hasattr(type(getattr(type(self), name, None)), "__set__"):
+            _attributes(self)[name] = value  # (a property stores the value where it likes)
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)

@@ -412,3 +412,22 @@ def test_the_bookkeeping_names_are_reserved():
         with pytest.raises(AttributeError, match=f"'{name}' is reserved"):
             setattr(model, name, None)
     assert len(model.parameters()) == 3
+
+
+def test_a_property_is_found_through_the_attribute_it_stores():
+    class Scaled(Module):
+        def __init__(self):
+            self.weight = 2.0
+
+        @property
+        def weight(self):
+            return self._weight
+
+        @weight.setter
+        def weight(self, value):
+            self._weight = Value(value)
+
+    m = Scaled()
+    assert [(name, p.data) for name, p in m.named_parameters()] == [("_weight", 2.0)]
+    m.weight = 3.0
+    assert [(name, p.data) for name, p in m.named_parameters()] == [("_weight", 3.0)]
