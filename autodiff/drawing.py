@@ -411,8 +411,12 @@ def _op_text(node: Value) -> str:
     if op == "dot":
         layout = _dot_layout(node)
         if layout is not None:
-            bias = len(node.parents) > (2 if layout[0] == "values" else 1) * layout[1]
-            return "\u03a3 w\u00b7x + b" if bias else "\u03a3 w\u00b7x"
+            kind, n = layout
+            bias = len(node.parents) > (2 if kind == "values" else 1) * n
+            ps = node.parents
+            squares = kind == "values" and all(ps[k] is ps[n + k] for k in range(n))
+            text = "\u03a3 x\u00b2" if squares else "\u03a3 w\u00b7x"  # e.g. dot(e, e)
+            return text + " + b" if bias else text
     return op
 
 

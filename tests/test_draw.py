@@ -562,6 +562,8 @@ def test_weight_k_is_drawn_beside_input_k():
     label = {f"n{i}": v.label for i, v in enumerate(topological_order(root))}
     assert [label[t] for t in tails] == ["w1", "x1", "w2", "x2", "w3", "x3", "b"]
     assert "ordering=in" in text
+    errors = [Value(0.5, label="e1"), Value(-1.0, label="e2")]
+    assert "label=<\u03a3 x\u00b2>" in to_dot(dot(errors, errors))  # a sum of squares
 
 
 def test_pictures_declare_a_font_the_machine_has():
