@@ -146,12 +146,13 @@ def test_autodiff_nn_refuses_an_nn_that_is_not_ours(tmp_path):
 
 
 def source_files(package: str) -> set[str]:
-    """Every file of a package's folder that should ship (no caches)."""
+    """The files of a package's folder that must ship: its modules and every asset."""
     base = ROOT / package
     return {
         p.relative_to(ROOT).as_posix()
         for p in base.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file() and "__pycache__" not in p.parts
+        and (p.suffix == ".py" or "assets" in p.relative_to(base).parts[:1])
     }
 
 
