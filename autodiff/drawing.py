@@ -14,6 +14,7 @@ import html
 import math
 import os
 import shlex
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -233,8 +234,10 @@ def graph_names(order: Sequence[Value]) -> list[str]:
 
 
 def label_text(label: object) -> str:
-    """A label as one line of text, shortened as the drawing shortens it."""
-    return " ".join(shorten_label(str(label)).split())
+    """A label as the picture shows it (shortened, escapes shown), its lines on one line."""
+    text = shorten_label(str(label))
+    shown = "".join(" " if ch in "\r\n\t" else shown_char(ch) for ch in text)
+    return " ".join(shown.split())
 
 
 # --- building the DOT text -------------------------------------------------------------
@@ -496,16 +499,28 @@ def _html(text: str) -> str:
 
 
 def _escape_char(ch: str) -> str:
-    code = ord(ch)
+    """One character of user text as DOT's HTML-like label must carry it."""
     if ch in _HTML_ESCAPES:
         return _HTML_ESCAPES[ch]
+    shown = shown_char(ch)
+    return ch if shown == ch else shown.replace("\\", "\\\\")  # dot halves backslashes
+
+
+def shown_char(ch: str) -> str:
+    """How a picture shows one character of a label: itself, or an escape such as \\x07."""
+    code = ord(ch)
     if code < 0x20 or 0x7F <= code < 0xA0:
-        return f"\\\\x{code:02x}"
-    if 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF) or code in _BIDI_CONTROLS:
-        return f"\\\\u{code:04x}"
+        return f"\\x{code:02x}"
+    if (0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF) or code in _BIDI_CONTROLS
+            or unicodedata.category(ch) in _INVISIBLE):
+        # also line and paragraph separators and format characters (zero-width joiners,
+        # soft hyphens): Graphviz and browsers measure them differently, so text would
+        # overflow its box
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return ch
 
 
+_INVISIBLE = frozenset({"Zl", "Zp", "Cf"})
 # Embeddings, overrides and isolates (U+202A-202E, U+2066-2069): shown, not obeyed.
 _BIDI_CONTROLS = frozenset([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 # Escaped characters allowed per label: Graphviz's limit is 16384 for the whole label.

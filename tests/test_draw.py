@@ -352,7 +352,8 @@ HOSTILE_LABELS = [
     ("}\ndigraph { x", None),
     ("  two  spaces  ", ["two spaces"]),
     ("tab\there", ["tab here"]),
-    ("line\u2028separator\x85next", ["line separator\\x85next"]),
+    ("line\u2028separator\x85next", ["line\\u2028separator\\x85next"]),
+    ("zero\u200bwidth\u00adsoft", ["zero\\u200bwidth\\u00adsoft"]),
     ("nul\x00bell\x07", ["nul\\x00bell\\x07"]),
     ("lone \ud800 surrogate", ["lone \\ud800 surrogate"]),
 ]

@@ -550,6 +550,7 @@ def demo_pages(folder: Path) -> dict[str, str]:
     # the same shape as nn builds it: its own parameter names, floats as inputs
     model = MLP(2, [2, 1], activation="tanh")
     error = [model(x) - t for x, t in [((0.0, 1.0), 1.0), ((1.0, 1.0), -1.0)]]
+    pages["hostile"] = explore(hostile_graph(), folder / "hostile.html")
     pages["nn-mlp"] = explore(sum_values([e * e for e in error]) * 0.5, folder / "nn.html",
                               params=model.parameters(), lr=0.1)
     return pages
@@ -583,14 +584,17 @@ document.querySelectorAll('#graph svg text').forEach(function (t) {
 });
 return small;
 """
-# The names the panel shows (name spans) and every text of the picture's value boxes.
+# The names the panel shows (name spans), and each value box's name as the picture shows
+# it (its texts before data and grad, lines joined), whitespace runs made one space.
 PANEL_NAMES_JS = """
 return Array.from(document.querySelectorAll('#panel .name'), function (s) {
-  return s.textContent; });
+  return s.textContent.split(/\\s+/).filter(Boolean).join(' '); });
 """
 PICTURE_TEXTS_JS = """
-return Array.from(document.querySelectorAll('#graph g.node text'), function (t) {
-  return t.textContent; });
+return Array.from(document.querySelectorAll('#graph g.node'), function (g) {
+  var texts = Array.from(g.querySelectorAll('text'), function (t) { return t.textContent; });
+  return texts.slice(0, -2).join(' ').split(/\\s+/).filter(Boolean).join(' ');
+});
 """
 
 
@@ -600,7 +604,7 @@ def pages(tmp_path_factory):
 
 
 @pytest.mark.parametrize("size", [(1400, 900), (800, 700)], ids=["1400x900", "800x700"])
-@pytest.mark.parametrize("page", ["moons-neuron", "mlp-2-2-1", "nn-mlp"])
+@pytest.mark.parametrize("page", ["moons-neuron", "mlp-2-2-1", "nn-mlp", "hostile"])
 def test_browser_page_is_readable_and_every_text_stays_in_its_box(browser, pages, page, size):
     set_viewport(browser, *size)
     browser.get(Path(pages[page]).as_uri())
