@@ -171,6 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", type=int, default=4, help="digits shown (default 4)")
     parser.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
                         help=f"refuse graphs with more values (default {DEFAULT_MAX_NODES})")
+    parser.add_argument("--expand-dot", action="store_true",
+                        help="draw each dot node as one multiply per term and an add")
     parser.add_argument("--no-backward", action="store_true", help="do not run backward()")
     return parser
 
@@ -195,14 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.output is None:
             sys.stdout.write(to_dot(root, rankdir=args.rankdir, precision=args.precision,
-                                    max_nodes=args.max_nodes, params=params))
+                                    max_nodes=args.max_nodes, params=params,
+                                    expand_dot=args.expand_dot))
             return 0
         fmt = args.format
         if fmt is None:
             suffix = Path(args.output).suffix.lower().lstrip(".")
             fmt = suffix if suffix in graphviz.FORMATS else "svg"
         print(render(root, args.output, format=fmt, rankdir=args.rankdir,
-                     precision=args.precision, max_nodes=args.max_nodes, params=params))
+                     precision=args.precision, max_nodes=args.max_nodes, params=params,
+                     expand_dot=args.expand_dot))
     except (TypeError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -104,3 +104,12 @@ def test_cli_says_why_a_huge_expression_cannot_be_parsed(capsys, expression):
     assert "nested too deeply for Python's parser" in err
     assert f"about {PARSER_DEPTH_LIMIT} nested operations" in err
     assert f"({len(expression)} characters)" in err
+
+
+def test_cli_names_unlabelled_nodes_and_uses_the_one_number_format(capsys):
+    assert main(["tanh(x*w) * 2", "x=0.5", "w=-2", "--precision", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "<I>mul1</I>" in text and "<I>tanh1</I>" in text and "<I>mul2</I>" in text
+    assert "data -0.762" in text  # tanh(-1) to 3 decimals
+    assert main(["x*w", "x=1", "w=2", "--expand-dot"]) == 0  # no dot node: same picture
+    assert "<I>mul1</I>" in capsys.readouterr().out
