@@ -431,3 +431,16 @@ def test_a_property_is_found_through_the_attribute_it_stores():
     assert [(name, p.data) for name, p in m.named_parameters()] == [("_weight", 2.0)]
     m.weight = 3.0
     assert [(name, p.data) for name, p in m.named_parameters()] == [("_weight", 3.0)]
+
+
+def test_the_cache_sees_an_item_moved_between_neighbouring_lists():
+    class Two(Module):
+        def __init__(self):
+            self.a = [Value(1.0), Value(2.0)]
+            self.b = [Value(3.0)]
+
+    m = Two()
+    assert [name for name, _ in m.named_parameters()] == ["a.0", "a.1", "b.0"]
+    m.b.insert(0, m.a.pop())  # the flattened items are the same, the lengths are not
+    assert [(name, p.data) for name, p in m.named_parameters()] == [
+        ("a.0", 1.0), ("b.0", 2.0), ("b.1", 3.0)]
