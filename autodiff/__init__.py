@@ -18,6 +18,7 @@ from autodiff.explorer import explore
 from autodiff.gradients import grad
 from autodiff.graph import GraphCycleError, NonFiniteGradientError, topological_order
 from autodiff.higher_order import hessian, hvp, jacobian, jvp
+from autodiff.trace import trace
 
 __all__ = [
     "GradcheckError",
@@ -41,4 +42,5 @@ __all__ = [
     "sum_values",
     "to_dot",
     "topological_order",
+    "trace",
 ]
