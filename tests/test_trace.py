@@ -412,7 +412,8 @@ def test_a_value_made_under_no_grad_before_fn_is_a_constant():
 
 def test_source_of_a_neuron_reads_as_the_chain_rule():
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2, b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(6.8813735870195432, label="b")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
 
     def neuron():
         x1w1 = x1 * w1
