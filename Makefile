@@ -5,7 +5,7 @@
 OUT ?= out
 PY := .venv/bin/python
 
-.PHONY: demo test bench pictures build lock
+.PHONY: demo test bench pictures notebooks lab build lock
 
 demo:
 	@OUT=$(OUT) bash ./run demo
@@ -19,6 +19,13 @@ bench:
 # Regenerate the pictures the README shows (committed in demos/pictures/).
 pictures:
 	@OUT=$(OUT) bash ./run pictures
+
+# The notebook course in demos/notebooks: rebuild it with its outputs, or open it.
+notebooks:
+	@bash ./run notebooks
+
+lab:
+	@bash ./run lab
 
 build:
 	@bash ./run build
