@@ -63,6 +63,7 @@ _GRAD = attrgetter("grad")
 # The generated code must add exactly as the engine's sum() calls do.
 _SUM_IS_LEFT_FOLD = sum([1e100, 1.0, -1e100], 0.0) == 0.0
 _TERMS_PER_LINE = 100  # longer sums are split into several statements (the compiler recurses)
+_NOTED = 6  # gradient sums with at most this many terms get each user's line as a comment
 _CACHE_SIZE = 8  # compiled programs kept per step, by source text
 
 
@@ -216,6 +217,7 @@ def _run_recorded(fn: Callable[[], Any]) -> tuple[Any, _Recording]:
 
 _PREFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 Term = tuple[str, str]  # (sign "+" or "-", expression): one local derivative x upstream
+Use = tuple[str, str, str]  # a term and, for the reader, the line of the node that used it
 
 
 class _Program:
@@ -263,6 +265,7 @@ class _Writer:
         self.counts: dict[str, int] = {}
         self.name: dict[Value, str] = {}
         self.parts: dict[Value, tuple[str, ...]] = {}  # extra names a forward line made
+        self.text: dict[Value, str] = {}  # each node's forward line, shortened
         self.constants: list[Value] = []
 
     # -- names ---------------------------------------------------------------
@@ -371,7 +374,9 @@ class _Writer:
                 lines.append(f"    {name} = {node.data!r}")
                 continue
             name = self.assign(node, _PREFIX.get(node.op, node.op))
-            lines.extend(f"    {line}" for line in self.forward_lines(node, name))
+            written = self.forward_lines(node, name)
+            self.text[node] = _shorten(written[-1])
+            lines.extend(f"    {line}" for line in written)
             if node.label and _python_name(node.label) != name:
                 lines[-1] += f"  # {node.label[:60]!r}"
             if node in watch:
@@ -383,8 +388,8 @@ class _Writer:
             lines.append(f'        raise Retrace("{test} was {outcome} when traced")')
 
         lines.append("    # backward")
-        terms: dict[Value, list[Term]] = {v: [] for v in on_root}
-        terms[root].append(("+", "1.0"))
+        terms: dict[Value, list[Use]] = {v: [] for v in on_root}
+        terms[root].append(("+", "1.0", "d(loss)/d(loss)"))
         checked: list[str] = []
         for node in backward:
             g = f"g_{self.name[node]}"
@@ -393,16 +398,25 @@ class _Writer:
                 checked.append(g)
             before, found = self.backward_terms(node, g)
             lines.extend(f"    {line}" for line in before)
-            for parent, term in found:
-                terms[parent].append(term)
+            for parent, (sign, expr) in found:
+                terms[parent].append((sign, expr, self.text[node]))
         grads = [f"g_{name}" for name in names]
+        leaves = sorted((v for v in on_root if not v._prev), key=attrgetter("_id"))
         if self.inputs:
+            lines.append("    # the inputs: backward() adds to their .grad")
             lines.append(f"    {_names(grads)} = {_names(f'{v}.grad' for v in values)}")
-        for node in sorted((v for v in on_root if not v._prev), key=attrgetter("_id")):
-            g = f"g_{self.name[node]}"
-            start = g if node in self.position else None
-            lines.extend(f"    {line}" for line in _gather(g, terms[node], start))
-            checked.append(g)
+        for node in leaves:
+            if node in self.position:
+                g = f"g_{self.name[node]}"
+                lines.extend(f"    {line}" for line in _gather(g, terms[node], g))
+                checked.append(g)
+        if any(node not in self.position for node in leaves):
+            lines.append("    # the constants: backward() gives them gradients; they are checked")
+        for node in leaves:
+            if node not in self.position:
+                g = f"g_{self.name[node]}"
+                lines.extend(f"    {line}" for line in _gather(g, terms[node], None))
+                checked.append(g)
         lines.extend(_finite_check(checked, "a gradient is inf or NaN"))
         loss = self.name[root]
         if self.inputs:  # one line: no interrupt or line event lands between two stores
@@ -655,29 +669,42 @@ def _fold(target: str, start: str, terms: Sequence[str]) -> list[str]:
     return lines
 
 
-def _gather(target: str, terms: Sequence[Term], start: str | None) -> list[str]:
-    """target = start + each term in order: a gradient as the sum over its uses."""
+def _shorten(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _gather(target: str, terms: Sequence[Use], start: str | None) -> list[str]:
+    """target = start + each term in order: a gradient as the sum over its uses.
+
+    Each term's line says which node used the value (its forward line)."""
     pieces: list[str] = [] if start is None else [start]
-    for sign, expr in terms:
+    notes: list[str] = [] if start is None else [""]
+    for sign, expr, note in terms:
         if pieces:
             pieces.append(f"{sign} {expr}")
         elif sign == "-":
             pieces.append(f"-({expr})" if expr.startswith("-") else f"-{expr}")
         else:
             pieces.append(expr)
+        notes.append(note)
     if len(pieces) <= (start is not None):
         return []  # nothing reached it: the gradient stays as it was
     lines = []
-    newline = "\n" + " " * (len(target) + 4)
     for i in range(0, len(pieces), _TERMS_PER_LINE):
-        chunk = pieces[i : i + _TERMS_PER_LINE]
-        if i:
-            chunk = [target, *chunk]  # every piece after the first starts with its sign
+        chunk, said = pieces[i : i + _TERMS_PER_LINE], notes[i : i + _TERMS_PER_LINE]
+        if i:  # every piece after the first starts with its sign
+            chunk, said = [target, *chunk], ["", *said]
+        shown = "; ".join(dict.fromkeys(n for n in said if n))
         one_line = f"{target} = {' '.join(chunk)}"
-        if len(chunk) <= 3 and len(one_line) <= 88:
-            lines.append(one_line)
-        else:
-            lines.extend(f"{target} = ({newline.join(chunk)})".split("\n"))
+        if len(chunk) <= 3 and len(one_line) + len(shown) <= 96:
+            lines.append(f"{one_line}  # {shown}" if shown else one_line)
+            continue
+        lead = f"{target} = ("
+        for k, (piece, note) in enumerate(zip(chunk, said)):
+            end = ")" if k == len(chunk) - 1 else ""
+            text = f"{lead if k == 0 else ' ' * len(lead)}{piece}{end}"
+            # a long sum's terms name their users (g_dot7); a short one's say their formula
+            lines.append(f"{text}  # {note}" if note and len(chunk) <= _NOTED else text)
     return lines
 
 

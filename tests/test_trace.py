@@ -2,6 +2,9 @@
 raises the engine's own error with every .grad as it was; step.source() reads as the chain rule."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -30,6 +33,11 @@ def eager(fn, inputs, start):
     root = fn()
     root.backward()
     return root.data, [p.grad for p in inputs]
+
+
+def code_lines(step):
+    """The generated source's lines, stripped, without their comments."""
+    return [line.split("  #")[0].strip() for line in step.source().splitlines()]
 
 
 def replay(step, inputs, start):
@@ -428,7 +436,7 @@ def test_source_of_a_neuron_reads_as_the_chain_rule():
 
     step = trace(neuron, inputs=[w1, w2, b])
     source = step.source()
-    lines = [line.strip() for line in source.splitlines()]
+    lines = code_lines(step)
     for expected in [
         "w1, w2, b = in0.data, in1.data, in2.data",
         "x1 = 2.0",
@@ -453,7 +461,7 @@ def test_labels_that_are_not_names_become_op_names_and_stay_unique():
     a, b = Value(1.0, label="x"), Value(2.0, label="x")
     c = Value(3.0, label="not a name")
     step = trace(lambda: (a * b).exp() + c, inputs=[a, b, c])
-    lines = [line.strip() for line in step.source().splitlines()]
+    lines = code_lines(step)
     assert "x, x_2, input1 = in0.data, in1.data, in2.data" in lines
     assert "mul1 = x * x_2" in lines
     assert "exp1 = exp(mul1)" in lines
@@ -465,3 +473,36 @@ def test_big_fan_in_compiles_and_replays():
     step = assert_same_as_eager(lambda: sum_values([w * float(i) for i in range(1500)]), [w],
                                 [(0.001,), (2.0,)])
     assert step.source().count("\n") > 1500
+
+
+# ---------------------------------------------------------------------------
+# The demos
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+
+
+def run_demo(name, *args, cwd):
+    return subprocess.run([sys.executable, str(DEMOS / f"{name}.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_compiled_demo_prints_the_code_and_matches_backward(tmp_path):
+    result = run_demo("compiled", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "# --- neuron: the code trace() wrote ---" in out
+    assert "# --- mlp: the code trace() wrote ---" in out
+    lines = [line.split("  #")[0].strip() for line in out.splitlines()]
+    for expected in ["o = tanh(n)", "g_w1 = g_w1 + x1 * g_x1w1",
+                     "relu1 = dot1 if dot1 > 0.0 else 0.0",
+                     "g_error = error * g_loss + error * g_loss", "g_c = g_c + g_out"]:
+        assert expected in lines, expected
+    assert out.count("backward(): same") == 3 + 9 and "DIFFERENT" not in out
+    assert not list(tmp_path.iterdir())  # writes no files
+
+
+def test_moons_compiled_trains_to_the_same_weights(tmp_path):
+    result = run_demo("moons", "--steps", "3", "--compiled", "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "the same weights as eager after 3 steps (largest difference 0.0e+00)" in result.stdout
+    assert "x faster" in result.stdout
