@@ -61,7 +61,7 @@ def mlp() -> tuple[Callable[[], Value], list[Value]]:
         p.label = name
 
     def forward() -> Value:
-        out = model(POINT)
+        out: Value = model(POINT)
         out.label = "out"
         error = out - TARGET
         error.label = "error"
