@@ -764,8 +764,10 @@ def sum_values(values: Iterable[Value | float]) -> Value:
 
 
 def _dot_backward(node: Value) -> None:
-    """parents = xs + ys (+ bias); _ctx = len(xs)"""
+    """parents = xs + ys (+ bias); _ctx = len(xs). d/dx_i = y_i, d/dy_i = x_i, d/dbias = 1."""
     g = node.grad
+    if not g:  # e.g. below an inactive relu: every term would add 0 * a finite number
+        return
     parents = node._prev
     n = node._ctx
     for x, y in zip(parents[:n], parents[n : 2 * n]):
@@ -778,6 +780,8 @@ def _dot_backward(node: Value) -> None:
 def _dot_const_backward(node: Value) -> None:
     """parents = values (+ bias); _ctx = their number coefficients"""
     g = node.grad
+    if not g:
+        return
     parents = node._prev
     for p, c in zip(parents, node._ctx):
         p.grad += c * g
@@ -835,6 +839,44 @@ def dot(
         return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))  # type: ignore[arg-type]
     except TypeError:
         raise _bad_data("dot", [*xs, *ys, *tail]) from None
+
+
+def dot_rows(
+    rows: Sequence[Sequence[Value]], xs: Sequence[Value | float], biases: Sequence[Value]
+) -> list[Value]:
+    """[dot(row, xs, bias) for row, bias in zip(rows, biases)]: a layer's weighted sums.
+
+    The same nodes as that list of dot calls, built with one look at the
+    shared inputs instead of one per row - what a layer of neurons needs.
+    """
+    if type(xs) is not tuple:
+        xs = tuple(xs)
+    n = len(xs)
+    if len(rows) != len(biases):
+        raise ValueError(f"dot_rows needs one bias per row, got {len(rows)} rows and "
+                         f"{len(biases)} biases")
+    for row, b in zip(rows, biases):
+        if len(row) != n or not isinstance(b, Value) or not all(map(isinstance, row, _VALUE)):
+            return [dot(row, xs, b) for row, b in zip(rows, biases)]  # dot explains
+    xs_values = all(map(isinstance, xs, _VALUE))
+    if not xs_values and any(map(isinstance, xs, _VALUE)):
+        return [dot(row, xs, b) for row, b in zip(rows, biases)]  # mixed: dot makes leaves
+    try:
+        if xs_values:  # parents = row + xs + bias, as dot(row, xs, bias) has them
+            data = tuple(map(_DATA, xs))
+            return [
+                _node(sum(map(_mul, map(_DATA, row), data), b.data), (*row, *xs, b), "dot",
+                      _dot_backward, n)
+                for row, b in zip(rows, biases)
+            ]
+        coefficients = _floats(xs, "dot item")  # shared by every row's node
+        return [
+            _node(sum(map(_mul, map(_DATA, row), coefficients), b.data), (*row, b), "dot",
+                  _dot_const_backward, coefficients)
+            for row, b in zip(rows, biases)
+        ]
+    except TypeError:
+        raise _bad_data("dot", [*xs, *biases]) from None
 
 
 def _logsumexp_backward(node: Value) -> None:

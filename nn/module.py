@@ -19,6 +19,7 @@ from types import FunctionType
 from typing import Any, NamedTuple
 
 from autodiff import Value, dot
+from autodiff.engine import dot_rows
 
 # What a Neuron, Layer or MLP takes: a list or tuple of nin inputs (one may stand alone).
 Inputs = Sequence[Value | float] | Value | float
@@ -567,8 +568,10 @@ class Layer(Module):
         return self._forward(_check_inputs(x, self.nin, self))
 
     def _forward(self, x: Sequence[Value | float]) -> list[Value]:
-        x = tuple(x)  # one tuple shared by every neuron's dot node
-        return [n._forward(x) for n in self.neurons]
+        neurons = self.neurons
+        # every neuron's weighted sum in one engine call that looks at the inputs once
+        sums = dot_rows([n.w for n in neurons], x, [n.b for n in neurons])
+        return [s if n._act is None else n._act(s) for n, s in zip(neurons, sums)]
 
     def architecture(self) -> dict[str, Any]:
         return {
