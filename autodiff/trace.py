@@ -351,12 +351,10 @@ class _Writer:
         names = [self.name[v] for v in self.inputs]
         lines = [
             "def step(inputs, write=True):",
-            '    """The loss and the inputs\' new .grad, for the inputs\' current .data.',
+            '    """Loss and new input gradients at the inputs\' data (written by autodiff.trace).',
             "",
-            "    Forward: one line per op. Backward: g_v is d(loss)/dv, the sum over the nodes",
-            "    that used v of (local derivative) x (that node's gradient): the chain rule.",
-            "    Written by autodiff.trace; only the last line changes Values (their .grad).",
-            '    """',
+            "    g_v is d(loss)/dv: the sum, over the nodes that used v, of the local derivative",
+            '    times that node\'s gradient. Only the last lines change Values (inputs\' .grad)."""',
         ]
         if self.inputs:
             lines.append(f"    {_names(values)} = inputs")

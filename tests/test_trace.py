@@ -1,6 +1,8 @@
 """autodiff.trace: a replay gives exactly the eager loss and gradients, or traces again, or
 raises the engine's own error with every .grad as it was; step.source() reads as the chain rule."""
 
+import contextlib
+import io
 import math
 import subprocess
 import sys
@@ -506,3 +508,14 @@ def test_moons_compiled_trains_to_the_same_weights(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "the same weights as eager after 3 steps (largest difference 0.0e+00)" in result.stdout
     assert "x faster" in result.stdout
+
+
+def test_the_readme_shows_the_code_trace_writes_for_its_neuron():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Compiled steps", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, "README trace block", "exec"), scope)
+    assert scope["step"].source() == shown
