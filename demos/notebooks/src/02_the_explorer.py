@@ -10,14 +10,8 @@
 # We explore two graphs: a single neuron, then the loss of a small 2-2-1 network.
 
 # %%
-import matplotlib.pyplot as plt
-from matplotlib_inline.backend_inline import set_matplotlib_formats
-
 from autodiff import Value, draw, explore
 from nn import MLP, draw_network
-
-set_matplotlib_formats("svg", metadata={"Date": None})
-plt.rcParams["svg.hashsalt"] = "autodiff-notebooks"
 
 # %% [markdown]
 # ## One neuron
@@ -53,7 +47,9 @@ print(f"o = {o.data:.4f}")
 # gradient. For the parameters we name (`w1`, `w2`, `b`) the panel also shows a
 # finite-difference check and the gradient-descent update $w - \mathrm{lr} \cdot
 # \partial o / \partial w$ for the learning rate we pass. The page is saved to
-# `out/neuron.html` too: open it in any browser, offline.
+# `out/neuron.html` too: open it in any browser, offline. (JupyterLab shows pages and
+# pictures only for notebooks it trusts: run the cell, or open the course with `./run lab`,
+# which trusts it.)
 
 # %%
 explore(o, "out/neuron.html", params=[w1, w2, b], lr=0.1)

@@ -20,14 +20,8 @@
 # %%
 import math
 
-import matplotlib.pyplot as plt
-from matplotlib_inline.backend_inline import set_matplotlib_formats
-
 from autodiff import Value
 from nn import MLP, SGD, draw_network
-
-set_matplotlib_formats("svg", metadata={"Date": None})
-plt.rcParams["svg.hashsalt"] = "autodiff-notebooks"
 
 INPUTS = [0.6, 0.7]
 TARGET = 0.9
