@@ -151,7 +151,8 @@ _RESERVED = (
 
 
 class _Recording:
-    def __init__(self) -> None:
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous  # the profile hook to put back
         self.start = Value(0.0)._id  # nodes numbered above this were made while fn ran
         self.comparisons: list[tuple[Value, str, Value | float, bool]] = []
         self.slopes: dict[Value, float] = {}
@@ -159,7 +160,12 @@ class _Recording:
         self.watched = _watched_code()
 
     def hook(self, frame: FrameType, event: str, arg: Any) -> None:
-        if event != "return" or arg is None:
+        if event != "return":
+            return
+        if frame.f_code is _RUN_RECORDED:  # left without its finally (a debugger's exception)
+            _restore_profile(self.previous)
+            return
+        if arg is None:
             return
         kind = self.watched.get(frame.f_code)
         if kind is None:
@@ -202,14 +208,24 @@ def _watched_code() -> dict[CodeType, str]:
 
 def _run_recorded(fn: Callable[[], Any]) -> tuple[Any, _Recording]:
     """fn() with its comparisons, slopes and number biases recorded."""
-    recording = _Recording()
-    previous = sys.getprofile()
-    sys.setprofile(recording.hook)
+    recording = _Recording(sys.getprofile())
     try:
+        sys.setprofile(recording.hook)
         result = fn()
     finally:
-        sys.setprofile(previous)
+        _restore_profile(recording.previous)
     return result, recording
+
+
+def _restore_profile(previous: Any) -> None:
+    if previous is None or callable(previous):
+        sys.setprofile(previous)
+    else:  # a C profiler such as cProfile (getprofile returns the object): turn it back on
+        sys.setprofile(None)
+        getattr(previous, "enable", lambda: None)()
+
+
+_RUN_RECORDED = _run_recorded.__code__
 
 
 # ---------------------------------------------------------------------------
@@ -240,8 +256,8 @@ def _literal(x: object) -> str:
 
 def _python_name(label: str) -> str | None:
     """The label as a variable name: as it is, or with dots as underscores ('w.0' -> w_0)."""
-    if not label.isascii():  # Python folds some Unicode letters together (NFKC)
-        return None
+    if not label.isascii() or label.startswith("__") or len(label) > 40:
+        return None  # Python folds some Unicode letters together (NFKC); __x is special
     if label.isidentifier():
         return label
     parts = label.split(".")
@@ -353,8 +369,9 @@ class _Writer:
             "def step(inputs, write=True):",
             '    """Loss and new input gradients at the inputs\' data (written by autodiff.trace).',
             "",
-            "    g_v is d(loss)/dv: the sum, over the nodes that used v, of the local derivative",
-            '    times that node\'s gradient. Only the last lines change Values (inputs\' .grad)."""',
+            "    g_v is d(loss)/dv: the sum, over the nodes that used v, of the local",
+            "    derivative times that node's gradient. Only the last lines change Values",
+            '    (the inputs\' .grad)."""',
         ]
         if self.inputs:
             lines.append(f"    {_names(values)} = inputs")
@@ -834,8 +851,9 @@ def _agree(replayed: tuple[Any, tuple[Any, ...]], loss: float, inputs: tuple[Val
     any(map(setattr, inputs, repeat("grad"), before))  # in C: no interrupt splits it
     if internal:
         raise RuntimeError(
-            f"autodiff.trace: the compiled step disagrees with the engine: {wrong}; this is "
-            "a bug in autodiff.trace, please report it (call fn() and backward() meanwhile)"
+            f"autodiff.trace: the compiled step disagrees with the engine: {wrong}. Unless fn "
+            "sets a Value's .data by hand while it runs, this is a bug in autodiff.trace: "
+            "please report it, and call fn() and backward() meanwhile"
         )
     raise StaleTraceError(
         f"trace(check=True): {wrong}. fn takes a path the trace cannot see - Python code "
@@ -863,8 +881,9 @@ def _verify(program: _Program, root: Value, inputs: tuple[Value, ...]) -> None:
          if x != e), None)
     if wrong is not None:
         raise RuntimeError(
-            f"autodiff.trace: the compiled step disagrees with the engine ({wrong}); this is "
-            "a bug in autodiff.trace, please report it (call fn() and backward() meanwhile)"
+            f"autodiff.trace: the compiled step disagrees with the engine ({wrong}). Unless fn "
+            "sets a Value's .data by hand while it runs, this is a bug in autodiff.trace: "
+            "please report it, and call fn() and backward() meanwhile"
         )
 
 

@@ -519,3 +519,139 @@ def test_the_readme_shows_the_code_trace_writes_for_its_neuron():
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile(code, "README trace block", "exec"), scope)
     assert scope["step"].source() == shown
+
+
+# ---------------------------------------------------------------------------
+# Interrupts, profilers, threads, unusual graphs
+
+TRACE_FILES = {sys.modules["autodiff.trace"].__file__, "<autodiff.trace>"}
+
+
+class Injected(KeyboardInterrupt):
+    pass
+
+
+def _interrupt_at(k, action):
+    """Run action with a KeyboardInterrupt at the k-th line run in trace.py or generated code."""
+    seen = 0
+
+    def tracer(frame, event, arg):
+        nonlocal seen
+        if frame.f_code.co_filename not in TRACE_FILES:
+            return None
+        if event == "line":
+            seen += 1
+            if seen == k:
+                raise Injected
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        action()
+    except Injected:
+        return True
+    finally:
+        sys.settrace(None)
+    return False
+
+
+@pytest.mark.parametrize("retrace", [False, True], ids=["replay", "trace again"])
+def test_an_interrupt_at_any_line_changes_all_input_grads_or_none(retrace):
+    w, v = Value(0.5), Value(-1.5)
+    c = Value(2.0)  # a constant: changing it makes the call trace again
+    fn = lambda: ((w * v + c).tanh() * w).relu() + v * v  # noqa: E731
+    step = trace(fn, inputs=[w, v])
+    start = [0.25, -0.75]
+    want = eager(fn, [w, v], start)[1]
+    k = 1
+    while True:
+        w.grad, v.grad = start
+        c.data = 2.0 if not retrace else 2.0 + k * 1e-9  # a new constant every call
+        if retrace:
+            want = eager(fn, [w, v], start)[1]
+            w.grad, v.grad = start
+        if not _interrupt_at(k, step):
+            break
+        assert [w.grad, v.grad] in (start, want), k
+        k += 1
+    assert [w.grad, v.grad] == want
+    assert k > 20  # the interrupt really visited the lines
+    assert sys.getprofile() is None
+
+
+def test_tracing_under_cprofile_hands_the_profiler_back():
+    import cProfile
+
+    w = Value(1.0)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        trace(lambda: (w * 2.0).tanh(), inputs=[w])
+        after = sys.getprofile()
+    finally:
+        profiler.disable()
+    assert after is profiler
+
+
+def test_comparisons_in_other_threads_are_not_recorded():
+    import threading
+
+    stop = threading.Event()
+
+    def compare_elsewhere():
+        p, q = Value(1.0), Value(2.0)
+        while not stop.is_set():
+            _ = p < q
+
+    thread = threading.Thread(target=compare_elsewhere)
+    thread.start()
+    try:
+        a, b = Value(1.0), Value(3.0)
+        step = trace(lambda: max(a, b) * 2.0, inputs=[a, b])
+    finally:
+        stop.set()
+        thread.join()
+    assert step.source().count("when traced") == 1  # max's one comparison
+
+
+def test_a_deep_chain_compiles_without_recursion():
+    w = Value(0.5)
+
+    def chain():
+        x = w
+        for _ in range(3000):
+            x = (x * 0.999 + 0.001).tanh()
+        return x
+
+    assert_same_as_eager(chain, [w], [(0.5,), (-2.0,)])
+
+
+def test_hand_edited_graphs_and_unknown_ops_are_refused():
+    w = Value(1.0)
+
+    def edited():
+        out = w * 3.0
+        out.parents = [w + 1.0]  # a newer parent: the graph is out of creation order
+        return out
+
+    with pytest.raises(ValueError, match="replaced by hand"):
+        trace(edited, inputs=[w])
+
+    from autodiff import engine
+
+    def custom():
+        return engine._node(w.data ** 3, w, "cube", lambda node: None)
+
+    with pytest.raises(TypeError, match="cannot compile op 'cube'"):
+        trace(custom, inputs=[w])
+
+
+def test_an_interrupted_trace_leaves_no_profile_hook():
+    w = Value(1.0)
+
+    def fn():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trace(fn, inputs=[w])
+    assert sys.getprofile() is None
