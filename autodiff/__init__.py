@@ -18,12 +18,13 @@ from autodiff.explorer import explore
 from autodiff.gradients import grad
 from autodiff.graph import GraphCycleError, NonFiniteGradientError, topological_order
 from autodiff.higher_order import hessian, hvp, jacobian, jvp
-from autodiff.trace import trace
+from autodiff.trace import StaleTraceError, trace
 
 __all__ = [
     "GradcheckError",
     "GraphCycleError",
     "NonFiniteGradientError",
+    "StaleTraceError",
     "Value",
     "dot",
     "draw",

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import nn
 from autodiff import (
     NonFiniteGradientError,
+    StaleTraceError,
     Value,
     dot,
     log_softmax,
@@ -25,7 +26,6 @@ from autodiff import (
     trace,
 )
 from autodiff.engine import log_softmax_at
-from autodiff.trace import StaleTraceError
 
 
 def eager(fn, inputs, start):
@@ -276,6 +276,18 @@ def test_non_finite_gradients_raise_the_engines_error(fn, data):
         step()
     assert str(replay_error.value) == str(eager_error.value)
     assert (x.grad, w.grad) == (1.5, -0.5)
+
+
+def test_a_negative_base_with_a_value_exponent_fails_in_backward_like_eager():
+    x, e = Value(2.0), Value(2.0)
+    step = trace(lambda: x**e, inputs=[x, e])
+    x.data = -2.0
+    with pytest.raises(ValueError) as eager_error:
+        (x**e).backward()
+    with pytest.raises(ValueError) as replay_error:
+        step()
+    assert str(replay_error.value) == str(eager_error.value)
+    assert (x.grad, e.grad) == (0.0, 0.0)
 
 
 def test_a_gradient_that_overflows_only_when_accumulated_raises():
