@@ -342,7 +342,7 @@ class Value:
     def parents(self) -> tuple[Value, ...]:
         """The Values this node was computed from, in order; () for a leaf."""
         prev = self._prev
-        return prev if prev.__class__ is tuple else (prev,)  # type: ignore[no-any-return]
+        return prev if prev.__class__ is tuple else (prev,)
 
     @parents.setter
     def parents(self, values: Iterable[Value]) -> None:
@@ -393,6 +393,17 @@ class Value:
     # -----------------------------------------------------------------------
     # Arithmetic. A plain-number operand stays in the node's _ctx instead of
     # becoming a leaf Value: fewer nodes, same gradients.
+
+    @derivative("neg", _constant_derivative)
+    def __neg__(self) -> Value:
+        """-self"""
+        return _node(-self.data, self, "neg", _unary_backward, -1.0)
+
+    @derivative("abs", _constant_derivative)
+    def __abs__(self) -> Value:
+        """abs(self); the derivative at 0 is 0, as in PyTorch"""
+        x = self.data
+        return _node(abs(x), self, "abs", _unary_backward, (x > 0.0) - (x < 0.0) + 0.0)
 
     @derivative("+", lambda node: (1.0,) * len(node.parents))
     def __add__(self, other: Value | float) -> Value:
@@ -459,42 +470,6 @@ class Value:
         a.grad += b.data * node.grad
         b.grad += a.data * node.grad
 
-    @derivative("/", lambda node: (
-        (1.0 / node._ctx,) if len(node.parents) == 1
-        else (node.parents[1] ** -1.0, -node / node.parents[1])
-    ))
-    def __truediv__(self, other: Value | float) -> Value:
-        """self / other"""
-        try:
-            if isinstance(other, Value):
-                if other.data == 0.0:
-                    raise ZeroDivisionError(
-                        f"division by zero: {self!r} / {other!r}; the divisor's data is 0"
-                    )
-                return _node(self.data / other.data, (self, other), "/", _div_backward)
-            c = _real(other, "Value / operand")
-            if c == 0.0:
-                raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
-            return _node(self.data / c, self, "/", _div_const_backward, c)
-        except TypeError:
-            raise _bad_data("/", (self, other)) from None
-
-    @staticmethod
-    def _div_backward(node: Value) -> None:
-        a, b = node._prev
-        g = node.grad
-        a.grad += _careful(g / b.data, (g,), b.data)
-        # d(a/b)/db = -a/b^2 = -out/b, ordered so no intermediate overflows when the result fits
-        b.grad -= _careful(g * node.data / b.data, (g, node.data), b.data)
-
-    @staticmethod
-    def _div_const_backward(node: Value) -> None:
-        node._prev.grad += node.grad / node._ctx
-
-    def __rtruediv__(self, other: float) -> Value:
-        """other / self (the number becomes a leaf)"""
-        return Value(_real(other, "operand / Value")) / self
-
     @derivative("**", lambda node: _pow_derivative(node))
     def __pow__(self, other: Value | float) -> Value:
         """self ** other, for a number or a Value exponent"""
@@ -528,16 +503,42 @@ class Value:
         """other ** self (the number becomes a leaf)"""
         return Value(_real(other, "base ** Value")) ** self
 
-    @derivative("neg", _constant_derivative)
-    def __neg__(self) -> Value:
-        """-self"""
-        return _node(-self.data, self, "neg", _unary_backward, -1.0)
+    @derivative("/", lambda node: (
+        (1.0 / node._ctx,) if len(node.parents) == 1
+        else (node.parents[1] ** -1.0, -node / node.parents[1])  # type: ignore[has-type]
+    ))  # (mypy cannot see a method inside its own decorator)
+    def __truediv__(self, other: Value | float) -> Value:
+        """self / other"""
+        try:
+            if isinstance(other, Value):
+                if other.data == 0.0:
+                    raise ZeroDivisionError(
+                        f"division by zero: {self!r} / {other!r}; the divisor's data is 0"
+                    )
+                return _node(self.data / other.data, (self, other), "/", _div_backward)
+            c = _real(other, "Value / operand")
+            if c == 0.0:
+                raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
+            return _node(self.data / c, self, "/", _div_const_backward, c)
+        except TypeError:
+            raise _bad_data("/", (self, other)) from None
 
-    @derivative("abs", _constant_derivative)
-    def __abs__(self) -> Value:
-        """abs(self); the derivative at 0 is 0, as in PyTorch"""
-        x = self.data
-        return _node(abs(x), self, "abs", _unary_backward, (x > 0.0) - (x < 0.0) + 0.0)
+    @staticmethod
+    def _div_backward(node: Value) -> None:
+        a, b = node._prev
+        g = node.grad
+        a.grad += _careful(g / b.data, (g,), b.data)
+        # d(a/b)/db = -a/b^2 = -out/b, ordered so no intermediate overflows when the result fits
+        b.grad -= _careful(g * node.data / b.data, (g, node.data), b.data)
+
+    @staticmethod
+    def _div_const_backward(node: Value) -> None:
+        node._prev.grad += node.grad / node._ctx
+
+    def __rtruediv__(self, other: float) -> Value:
+        """other / self (the number becomes a leaf)"""
+        return Value(_real(other, "operand / Value")) / self
+
 
     # -----------------------------------------------------------------------
     # Functions of one variable: the float local derivative goes into _ctx and
@@ -636,7 +637,7 @@ class Value:
             raise _bad_data("sqrt", (self,)) from None
         return _node(r, self, "sqrt", _unary_backward, 0.5 / r if r else math.inf)
 
-    @derivative("sin", lambda node: (node.parents[0].cos(),))
+    @derivative("sin", lambda node: (node.parents[0].cos(),))  # type: ignore[has-type]
     def sin(self) -> Value:
         """sine (radians); sin' = cos"""
         x = self.data
@@ -655,14 +656,10 @@ class Value:
             raise _bad_data("cos", (self,)) from None
 
     def _repr_html_(self) -> str:
-        """A small HTML card for Jupyter: label, data and grad."""
-        from html import escape
+        """A small HTML card for Jupyter: name, data, grad and op (see drawing.value_html)."""
+        from autodiff.drawing import value_html  # drawing imports this module
 
-        label = f"<b>{escape(self.label)}</b> " if self.label else ""
-        made = f" = {escape(self.op)}(…)" if self.op else ""
-        return (
-            f"<code>{label}Value{made}: data {self.data:.6g}, grad {self.grad:.6g}</code>"
-        )
+        return value_html(self)
 
 
 # Each op above refers to its rule by a plain global name, as fast as a local
@@ -801,8 +798,9 @@ def _floats(values: Sequence[Any], where: str) -> tuple[float, ...]:
 def _dot_derivative(node: Value) -> tuple[Any, ...]:
     parents = node.parents
     if isinstance(node._ctx, tuple):
-        return node._ctx + (1.0,) * (len(parents) - len(node._ctx))
-    n = node._ctx
+        coefficients: tuple[float, ...] = node._ctx
+        return coefficients + (1.0,) * (len(parents) - len(coefficients))
+    n: int = node._ctx
     return parents[n : 2 * n] + parents[:n] + (1.0,) * (len(parents) - 2 * n)
 
 
@@ -815,9 +813,9 @@ def dot(
         xs = list(xs)
     if type(ys) is not list and type(ys) is not tuple:
         ys = list(ys)
-    if len(xs) != len(ys):  # type: ignore[arg-type]
+    if len(xs) != len(ys):
         raise ValueError(
-            f"dot needs two sequences of the same length, got {len(xs)} and {len(ys)} items"  # type: ignore[arg-type]
+            f"dot needs two sequences of the same length, got {len(xs)} and {len(ys)} items"
         )
     b = bias if isinstance(bias, Value) else None
     start = b.data if b is not None else _real(bias, "dot bias")
@@ -829,14 +827,14 @@ def dot(
             # Values times numbers: only the Values are parents, the numbers go in _ctx
             if ys_values:
                 xs, ys = ys, xs
-            coefficients = _floats(ys, "dot item")  # type: ignore[arg-type]
+            coefficients = _floats(ys, "dot item")
             total = sum(map(_mul, map(_DATA, xs), coefficients), start)
             return _node(total, (*xs, *tail), "dot", _dot_const_backward, coefficients)
         if not (xs_values and ys_values):  # a stray number among Values becomes a leaf
             xs = [x if isinstance(x, Value) else Value(_real(x, "dot item")) for x in xs]
             ys = [y if isinstance(y, Value) else Value(_real(y, "dot item")) for y in ys]
         total = sum(map(_mul, map(_DATA, xs), map(_DATA, ys)), start)
-        return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))  # type: ignore[arg-type]
+        return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))
     except TypeError:
         raise _bad_data("dot", [*xs, *ys, *tail]) from None
 

@@ -21,6 +21,7 @@ from collections import deque
 from functools import partial
 from itertools import repeat
 from operator import attrgetter
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 _ID = attrgetter("_id")
 _GRAD = attrgetter("grad")
-_consume = partial(deque, maxlen=0)  # runs an iterator to its end, keeping nothing
+_consume: Callable[[Iterable[object]], object] = partial(deque, maxlen=0)  # runs an iterator out
 EDITED = -1  # the _id of a node whose parents were replaced by hand
 
 
@@ -216,7 +217,9 @@ def _check_grads(nodes: list[Value], saved: list[float]) -> None:
             )
 
 
-def _raise_non_finite(root: Value, inner: list[Value], nodes: list[Value], start: list) -> None:
+def _raise_non_finite(
+    root: Value, inner: list[Value], nodes: list[Value], start: list[float]
+) -> None:
     """Replay the pass rule by rule to find the first non-finite gradient, then raise."""
     if all(math.isfinite(g) for g in map(_GRAD, nodes)):
         return  # only the check's own sum overflowed

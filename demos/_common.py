@@ -178,12 +178,16 @@ def plot_decision_boundary(
     with no_grad():  # inference only: no graph is kept
         zs = [[score(a, b) for a in xs] for b in ys]
 
-    if not isinstance(zs[0][0], list):  # one score: class 1 wins by it, class 0 by minus it
-        margins = [[[-z for z in row] for row in zs], zs]
+    margins: list[list[list[float]]]
+    first = zs[0][0]
+    if not isinstance(first, list):  # one score: class 1 wins by it, class 0 by minus it
+        single = [[z for z in row if not isinstance(z, list)] for row in zs]
+        margins = [[[-z for z in row] for row in single], single]
     else:  # how far each class's score is above the best other class's
+        many = [[z for z in row if isinstance(z, list)] for row in zs]
         margins = [
-            [[s[c] - max(s[:c] + s[c + 1 :]) for s in row] for row in zs]
-            for c in range(len(zs[0][0]))
+            [[s[c] - max(s[:c] + s[c + 1 :]) for s in row] for row in many]
+            for c in range(len(first))
         ]
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for c, margin in enumerate(margins):

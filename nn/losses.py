@@ -33,20 +33,20 @@ def _as_target(name: str, i: int, t: Any, lo: float = -math.inf, hi: float = mat
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise TypeError(f"{name}: target {i} is {t!r}; pass plain numbers as targets.")
     try:
-        t = float(t)
+        number = float(t)
     except OverflowError:  # an int such as 10 ** 400
         raise ValueError(
             f"{name}: target {i} is an integer too large for a float; targets must be "
             "finite numbers."
         ) from None
-    if not math.isfinite(t):
-        raise ValueError(f"{name}: target {i} is {t!r}; targets must be finite numbers.")
-    if not lo <= t <= hi:
-        raise ValueError(f"{name}: target {i} is {t!r}; it must lie in [{lo:g}, {hi:g}].")
-    return t
+    if not math.isfinite(number):
+        raise ValueError(f"{name}: target {i} is {number!r}; targets must be finite numbers.")
+    if not lo <= number <= hi:
+        raise ValueError(f"{name}: target {i} is {number!r}; it must lie in [{lo:g}, {hi:g}].")
+    return number
 
 
-def _pair(name: str, preds: Any, targets: Any) -> tuple[list, list]:
+def _pair(name: str, preds: Any, targets: Any) -> tuple[list[Any], list[Any]]:
     """Return preds and targets as two lists of the same non-zero length, or raise."""
     if isinstance(preds, (Value, numbers.Real)):
         preds = [preds]
@@ -153,13 +153,14 @@ def softmax_cross_entropy(
     logits: Sequence[Sequence[Value]] | Sequence[Value], targets: Sequence[int] | int
 ) -> Value:
     """Mean cross-entropy of softmax(logits) against integer classes: mean(-log_softmax(z)[t])."""
+    given: Any = logits, targets
     if isinstance(targets, numbers.Integral) and not isinstance(targets, bool):
-        logits, targets = [logits], [targets]
-    rows, targets = _pair("softmax_cross_entropy", logits, targets)
+        given = [logits], [targets]
+    rows, classes = _pair("softmax_cross_entropy", *given)
     n = len(rows)
     k = None
     picks = []
-    for i, (row, t) in enumerate(zip(rows, targets)):
+    for i, (row, t) in enumerate(zip(rows, classes)):
         if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
             raise TypeError(
                 f"softmax_cross_entropy: logits {i} is {row!r}, not a list; pass one list "
@@ -181,7 +182,8 @@ def softmax_cross_entropy(
             raise TypeError(
                 f"softmax_cross_entropy: target {i} is {t!r}; pass the class index as an int."
             )
-        if not 0 <= t < k:
+        index = int(t)
+        if not 0 <= index < k:
             raise ValueError(
                 f"softmax_cross_entropy: target {i} is {t!r}, outside the {k} classes; "
                 f"use a class index from 0 to {k - 1}."
@@ -189,7 +191,7 @@ def softmax_cross_entropy(
         row = [_as_value("softmax_cross_entropy", i, z) for z in row]
         # -log_softmax(row)[t], without building k nodes and without the cancellation
         # of logsumexp(row) - row[t] when the logits are huge
-        picks.append(log_softmax_at(row, t))
+        picks.append(log_softmax_at(row, index))
     return dot(picks, [-1.0 / n] * n)
 
 

@@ -12,7 +12,7 @@ from autodiff import Value
 LearningRate = float | Callable[[int], float]
 
 
-def _to_float(value: numbers.Real) -> float:
+def _to_float(value: Any) -> float:
     """Return float(value), or an infinity of the same sign for an int too large for a float."""
     try:
         return float(value)
@@ -24,22 +24,22 @@ def _check_number(name: str, value: Any, lo: float, hi: float, hint: str, hi_ope
     """Return value as a float in [lo, hi) (or [lo, hi]), or raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}; {hint}.")
-    value = _to_float(value)
-    inside = lo <= value < hi if hi_open else lo <= value <= hi
-    if not (math.isfinite(value) and inside):
+    number = _to_float(value)
+    inside = lo <= number < hi if hi_open else lo <= number <= hi
+    if not (math.isfinite(number) and inside):
         bracket = ")" if hi_open else "]"
-        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}{bracket}, got {value!r}; {hint}.")
-    return value
+        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}{bracket}, got {number!r}; {hint}.")
+    return number
 
 
 def _check_positive(name: str, value: Any, hint: str) -> float:
     """Return value as a finite float > 0, or raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}; {hint}.")
-    value = _to_float(value)
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}; {hint}.")
-    return value
+    number = _to_float(value)
+    if not (math.isfinite(number) and number > 0.0):
+        raise ValueError(f"{name} must be a positive finite number, got {number!r}; {hint}.")
+    return number
 
 
 def _check_lr_value(lr: Any, k: int) -> float:
