@@ -1,8 +1,8 @@
 """Compile a training step: run a function once, then replay its graph as straight-line Python.
 
-    step = trace(lambda: loss_of(model, X, y), inputs=model.parameters())
-    loss = step()          # forward + backward on the inputs' current .data
-    print(step.source())   # the generated code: the chain rule written out
+step = trace(lambda: loss_of(model, X, y), inputs=model.parameters())
+loss = step()          # forward + backward on the inputs' current .data
+print(step.source())   # the generated code: the chain rule written out
 
 `trace` runs `fn` once with the engine and records the graph it builds. From
 that graph it writes one Python function - one line per op forward, then each
@@ -34,8 +34,8 @@ What is baked in, and what is checked on every call:
   to choose what to compute, such as `if loss.data > 1:`, a loss that clips
   by looking at `p.data` (nn.losses.bce does), or a list fn reads that you
   change between calls. The trace keeps the path taken when it was made.
-  `trace(fn, inputs, check=True)` also runs fn eagerly on every call and
-  raises StaleTraceError when the two differ; use it to test a new fn.
+  With check=True the step also runs fn eagerly on every call and raises
+  StaleTraceError when the two differ; use it to test a new fn.
 
 fn runs again (with its side effects) whenever the step traces again;
 `step.retraces` counts those calls and `step.last_reason` says why.
@@ -68,11 +68,12 @@ _CACHE_SIZE = 8  # compiled programs kept per step, by source text
 
 
 class StaleTraceError(RuntimeError):
-    """`trace(..., check=True)`: a call's replay differs from running fn eagerly."""
+    """A step traced with check=True: a call's replay differs from running fn eagerly."""
 
 
-class Retrace(Exception):
-    """Raised inside the generated code when a recorded decision no longer holds."""
+class Fallback(Exception):
+    """Raised inside the generated code when a recorded decision or a check fails: the
+    call then runs fn eagerly (and traces again)."""
 
 
 # ---------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def _sign(x: float) -> float:
 def _real_pow(x: float, n: float) -> float:
     """x ** n; a negative base with a non-integer exponent (a complex number) retraces."""
     if x < 0.0 and n != int(n):
-        raise Retrace("a negative base with a non-integer exponent")
+        raise Fallback("a negative base with a non-integer exponent")
     out: float = x**n
     return out
 
@@ -95,7 +96,7 @@ def _real_pow(x: float, n: float) -> float:
 def _pow_grads(b: float, e: float, out: float, g: float) -> tuple[float, float]:
     """Contributions of out = b ** e to b and e, as the engine's rule for a Value exponent."""
     if b < 0.0:
-        raise Retrace("the gradient of a negative base's power needs log(base)")
+        raise Fallback("the gradient of a negative base's power needs log(base)")
     by_base = engine._pow_slope(b, e, out, g)
     if b > 0.0:
         log_b = math.log(b)
@@ -133,7 +134,7 @@ def _namespace() -> dict[str, Any]:
         "real_pow": _real_pow,
         "pow_grads": _pow_grads,
         "logsumexp_parts": _logsumexp_parts,
-        "Retrace": Retrace,
+        "Fallback": Fallback,
     }
 
 
@@ -400,7 +401,7 @@ class _Writer:
         for a, sym, b, outcome in self.rec.comparisons:
             test = f"{self.name[a]} {sym} {self.name[b] if isinstance(b, Value) else _literal(b)}"
             lines.append(f"    if {'not ' if outcome else ''}{test}:")
-            lines.append(f'        raise Retrace("{test} was {outcome} when traced")')
+            lines.append(f'        raise Fallback("{test} was {outcome} when traced")')
 
         lines.append("    # backward")
         terms: dict[Value, list[Use]] = {v: [] for v in on_root}
@@ -667,7 +668,7 @@ def _finite_check(names: Sequence[str], why: str) -> list[str]:
     if not names:
         return []
     return [f"    check = sum(({_names(names)}))", "    if check - check != 0.0:",
-            f'        raise Retrace("{why}")']
+            f'        raise Fallback("{why}")']
 
 
 def _fold(target: str, start: str, terms: Sequence[str]) -> list[str]:
@@ -711,7 +712,7 @@ def _gather(target: str, terms: Sequence[Use], start: str | None) -> list[str]:
             chunk, said = [target, *chunk], ["", *said]
         shown = "; ".join(dict.fromkeys(n for n in said if n))
         one_line = f"{target} = {' '.join(chunk)}"
-        if len(chunk) <= 3 and len(one_line) + len(shown) <= 96:
+        if len(chunk) == 1 or (len(chunk) <= 3 and len(one_line) + len(shown) <= 96):
             lines.append(f"{one_line}  # {shown}" if shown else one_line)
             continue
         lead = f"{target} = ("
@@ -856,7 +857,7 @@ def _agree(replayed: tuple[Any, tuple[Any, ...]], loss: float, inputs: tuple[Val
             "please report it, and call fn() and backward() meanwhile"
         )
     raise StaleTraceError(
-        f"trace(check=True): {wrong}. fn takes a path the trace cannot see - Python code "
+        f"trace with check=True: {wrong}. fn takes a path the trace cannot see - Python code "
         "that reads .data (or other state) to decide what to compute. Trace again after "
         "such a change, or call fn() and backward() without trace. No .grad was changed."
     )
@@ -898,7 +899,7 @@ def trace(fn: Callable[[], Value], inputs: Iterable[Value], check: bool = False)
     """
     if not callable(fn):
         raise TypeError(f"trace needs a function of no arguments that returns the loss, got "
-                        f"{fn!r}; write trace(lambda: loss_of(model, X, y), inputs=...)")
+                        f"{fn!r}; pass e.g. lambda: loss_of(model, X, y)")
     if isinstance(inputs, Value) or not isinstance(inputs, Iterable):
         raise TypeError(f"trace: inputs must be a list of Values, got {inputs!r}; pass e.g. "
                         "model.parameters()")
