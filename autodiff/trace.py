@@ -158,6 +158,7 @@ class _Recording:
         self.comparisons: list[tuple[Value, str, Value | float, bool]] = []
         self.slopes: dict[Value, float] = {}
         self.dot_starts: dict[Value, float] = {}
+        self.made: list[Value] = []  # every node fn's ops made, used by the loss or not
         self.watched = _watched_code()
 
     def hook(self, frame: FrameType, event: str, arg: Any) -> None:
@@ -170,6 +171,10 @@ class _Recording:
             return
         kind = self.watched.get(frame.f_code)
         if kind is None:
+            return
+        if kind == "node":
+            if arg._prev:  # not under no_grad()
+                self.made.append(arg)
             return
         found = frame.f_locals
         try:
@@ -195,6 +200,7 @@ def _watched_code() -> dict[CodeType, str]:
              "leaky_relu": "leaky_relu"}
     functions: list[tuple[Any, str]] = [(getattr(Value, n), k) for n, k in names.items()]
     functions.append((engine.dot, "dot"))
+    functions.append((engine._node, "node"))
     watched = {}
     for function, kind in functions:
         code = getattr(function, "__code__", None)
@@ -354,9 +360,10 @@ class _Writer:
     def write(self) -> tuple[str, tuple[Value, ...], int]:
         root = self.root
         on_root = self.reachable([root])
+        # nodes the loss does not use are computed too: eager would raise their errors
         compared = [v for c in self.rec.comparisons for v in (c[0], c[2])
                     if isinstance(v, Value)]
-        every = on_root | self.reachable(compared)
+        every = on_root | self.reachable(compared + self.rec.made)
         for node in every:
             self.check_node(node)
         forward = sorted(every, key=attrgetter("_id"))

@@ -180,6 +180,48 @@ def test_random_expression_trees_replay_exactly(program, data):
     assert_same_as_eager(lambda: build(program, inputs), inputs, [(0.3, -0.7, 1.1), *data])
 
 
+# ops that can leave their domain or overflow at the random points, and comparisons
+RISKY_UNARY = [
+    lambda a: a.log(), lambda a: a.sqrt(), lambda a: (a * 300.0).exp(), lambda a: a**-1,
+    lambda a: a**0.5, lambda a: a**0, lambda a: a * 1e300, lambda a: (a - 1.0).relu(),
+    lambda a: abs(a - 0.5),
+]
+RISKY_BINARY = [
+    lambda a, b: a / b, lambda a, b: max(a, b), lambda a, b: a if a < b else b * 2.0,
+    lambda a, b: (a * a + 0.1) ** b, lambda a, b: a * b, lambda a, b: sorted([a, b, a * b])[1],
+    lambda a, b: a + b,
+]
+
+
+def build_risky(program, inputs):
+    values = list(inputs)
+    for binary, op, i, j in program:
+        a, b = values[i % len(values)], values[j % len(values)]
+        table = RISKY_BINARY if binary else RISKY_UNARY
+        f = table[op % len(table)]
+        values.append(f(a, b) if binary else f(a))
+    return values[-1]
+
+
+risky_points = st.lists(
+    st.tuples(*[st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.0, 1e-200, -3.0]) | st.floats(-3, 3)] * 3),
+    min_size=1, max_size=5,
+)
+
+
+@settings(max_examples=150)
+@given(programs, risky_points)
+def test_random_graphs_with_domain_errors_and_comparisons_agree_with_eager(program, data):
+    """Every call equals eager exactly or raises eager's error with .grad untouched."""
+    inputs = [Value(0.75, label="a"), Value(1.5, label="b"), Value(2.5, label="c")]
+    fn = lambda: build_risky(program, inputs)  # noqa: E731
+    try:
+        trace(fn, inputs=inputs)
+    except (ArithmeticError, ValueError):
+        return  # fn itself fails at the starting point
+    assert_same_as_eager(fn, inputs, data)
+
+
 # ---------------------------------------------------------------------------
 # The moons MLP trained with the replay: the same weights as eager, step by step
 
