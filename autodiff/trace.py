@@ -29,16 +29,24 @@ What is baked in, and what is checked on every call:
   sqrt of x < 0, division by 0, a negative base with a fractional power), a
   result beyond the float range or an infinite or NaN gradient makes the call
   run fn eagerly instead, so it raises exactly the engine's error
-  (e.g. NonFiniteGradientError) with every `.grad` as it was.
+  (e.g. NonFiniteGradientError) with every `.grad` as it was. Nodes fn makes
+  that the loss does not use are computed too, so their errors are raised as
+  well (except under no_grad() inside fn, which the trace cannot see).
 - What cannot be seen: Python code in fn that reads `.data` (or other state)
   to choose what to compute, such as `if loss.data > 1:`, a loss that clips
-  by looking at `p.data` (nn.losses.bce does), or a list fn reads that you
-  change between calls. The trace keeps the path taken when it was made.
+  by looking at `p.data` (nn.losses.bce does), a list fn reads that you
+  change between calls, or an `except` around an op that failed when traced.
+  The trace keeps the path taken when it was made.
   With check=True the step also runs fn eagerly on every call and raises
   StaleTraceError when the two differ; use it to test a new fn.
 
 fn runs again (with its side effects) whenever the step traces again;
-`step.retraces` counts those calls and `step.last_reason` says why.
+`step.retraces` counts those calls and `step.last_reason` says why. Between
+those, fn does not run: the Values it made when traced keep their old data.
+Inputs must be leaves; a node made before fn ran (whose old data backward()
+would use) and a node made under no_grad() inside fn are refused when tracing.
+Tracing costs about as much as writing and compiling one line per op and one
+per gradient term: about a second for the 7,142 nodes of the moons step.
 """
 
 from __future__ import annotations
@@ -801,8 +809,11 @@ class Step:
         """Run fn and backward() as without trace, and trace again from this run."""
         if not self._is_recording():
             root = self._fn()
-            root.backward()  # raises the engine's no_grad error unless fn turned grad on
-            return root.data
+            if not isinstance(root, Value):
+                raise TypeError(f"trace: fn must return a Value (the loss), got {root!r}")
+            _backward_into(root, self._inputs)  # the engine's no_grad() error, as eager
+            loss: float = root.data
+            return loss
         root, recording = _run_recorded(self._fn)
         program = _compile(root, recording, self._inputs, self._cache)
         inputs = self._inputs
@@ -817,8 +828,8 @@ class Step:
         _backward_into(root, inputs)
         if replayed is not None:
             _agree(replayed, root.data, inputs, before, internal=True)
-        loss: float = root.data
-        return loss
+        result: float = root.data
+        return result
 
     def _compare(self, loss: float, grads: tuple[float, ...]) -> None:
         """check=True: run fn eagerly too; its result stands, and must equal the replay's."""
