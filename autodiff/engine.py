@@ -701,22 +701,22 @@ def _sqrt_derivative(node: Value) -> tuple[Any, ...]:
     return (0.5 * node**-1.0,)
 
 
-def local_derivatives(node: Value) -> list[float | None]:
-    """d(node)/d(parent) as floats, one per parent; None where it is infinite or undefined."""
+def local_derivatives(node: Value) -> tuple[float, ...]:
+    """d(node)/d(parent) as floats, one per parent, from DERIVATIVES (evaluated, not recorded).
+
+    Raises ValueError for an op with no entry, ZeroDivisionError where a
+    derivative is infinite (sqrt at 0) and OverflowError where it is beyond
+    the float range.
+    """
     rule = DERIVATIVES.get(node.op)
-    n = len(node.parents)
     if rule is None:
-        return [None] * n
-    try:
-        with no_grad():
-            terms = rule(node)
-    except (ArithmeticError, ValueError):
-        return [None] * n
-    found: list[float | None] = []
-    for term in terms:
-        x = term.data if isinstance(term, Value) else float(term)
-        found.append(x if math.isfinite(x) else None)
-    return found
+        raise ValueError(
+            f"op {node.op!r} of {node!r} has no entry in autodiff.engine.DERIVATIVES, so its "
+            "local derivatives are unknown"
+        )
+    with no_grad():
+        terms = rule(node)
+    return tuple([t.data if isinstance(t, Value) else float(t) for t in terms])
 
 
 def _refuse_detached(root: Value, what: str) -> None:

@@ -48,7 +48,7 @@ from autodiff.drawing import (
     graph_names,
     graph_of,
 )
-from autodiff.engine import DERIVATIVES, Value, no_grad
+from autodiff.engine import Value, local_derivatives
 from autodiff.fileio import write_atomic
 
 __all__ = [
@@ -549,20 +549,15 @@ def _replay(root: Value, nodes: list[Value]) -> Trace:
 
 def _local_derivatives(node: Value) -> dict[Value, float] | None:
     """d(node)/d(parent) for each distinct parent, from the engine's derivative table."""
-    rule = DERIVATIVES.get(node.op)
-    if rule is None:
-        return None
     try:
-        with no_grad():
-            terms = tuple(rule(node))
-            if len(terms) != len(node.parents):
-                return None
-            found: dict[Value, float] = {}
-            for parent, term in zip(node.parents, terms):
-                found[parent] = found.get(parent, 0.0) + (
-                    term.data if isinstance(term, Value) else float(term))
-    except (ArithmeticError, ValueError, TypeError):
+        terms = local_derivatives(node)
+    except (ArithmeticError, ValueError):
         return None  # e.g. sqrt'(0); the measured ratio is used instead
+    if len(terms) != len(node.parents):
+        return None
+    found: dict[Value, float] = {}
+    for parent, term in zip(node.parents, terms):
+        found[parent] = found.get(parent, 0.0) + term
     return found
 
 

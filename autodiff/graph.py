@@ -254,7 +254,11 @@ def _non_finite_error(
 ) -> NonFiniteGradientError:
     from autodiff.engine import local_derivatives
 
-    local = local_derivatives(node)[i]
+    local: float | None
+    try:
+        local = local_derivatives(node)[i]
+    except (ArithmeticError, ValueError):
+        local = None  # infinite (or unknown)
     got = parent.grad
     if local is not None and math.isfinite(upstream) and math.isfinite(local) and \
             math.isfinite(upstream * local) and math.isfinite(before):

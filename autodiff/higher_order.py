@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autodiff import graph
-from autodiff.engine import DERIVATIVES, Value, _enable_grad, dot, no_grad, sum_values
+from autodiff.engine import (
+    Value,
+    _enable_grad,
+    dot,
+    local_derivatives,
+    sum_values,
+)
 from autodiff.gradients import grad
 
 
@@ -142,21 +148,15 @@ def hvp(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list
 
 def _local_derivatives(node: Value, who: str) -> tuple[float, ...]:
     """The node's local derivative for each parent, as floats, from DERIVATIVES."""
-    rule = DERIVATIVES.get(node.op)
-    if rule is None:
-        raise ValueError(
-            f"{who} cannot differentiate through op {node.op!r} of {node!r}: it has no "
-            "entry in autodiff.engine.DERIVATIVES"
-        )
     try:
-        with no_grad():  # only the numbers are wanted: record nothing
-            local = rule(node)
+        return local_derivatives(node)
+    except ValueError as error:
+        raise ValueError(f"{who} cannot differentiate through: {error}") from None
     except ZeroDivisionError as error:  # the engine refuses to build an infinite derivative
         raise ZeroDivisionError(
             f"{who}: the local derivative of op {node.op!r} at {node!r} is infinite, so the "
             f"directional derivative is not a finite number ({error})"
         ) from None
-    return tuple(d.data if isinstance(d, Value) else d for d in local)
 
 
 def forward_derivatives(
