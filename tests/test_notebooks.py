@@ -171,3 +171,13 @@ def test_markdown_and_code_cells_are_read_as_written():
     assert (code.cell_type, code.source) == ("code", "x = 1\n\n\nprint(x)")
     assert [c.id for c in notebook.cells] == ["c07-00", "c07-01"]
     assert re.fullmatch(r"[a-zA-Z0-9-_]+", code.id)
+
+
+def test_tidy_merges_split_prints_and_drops_addresses_before_writing():
+    notebook = _with_outputs(_stream("a\n"), _stream("b\n"), _stream("oops\n", "stderr"),
+                             _plain("<Drawing at 0x7f09ebc02290>"), _stream("c\n"))
+    outputs = build.tidy(notebook).cells[0].outputs
+    assert [(o.output_type, o.get("name"), o.get("text"), o.get("data", {}).get("text/plain"))
+            for o in outputs] == [
+        ("stream", "stdout", "a\nb\n", None), ("stream", "stderr", "oops\n", None),
+        ("execute_result", None, None, "<Drawing at 0x…>"), ("stream", "stdout", "c\n", None)]

@@ -200,8 +200,31 @@ def differences(committed: Any, fresh: Any) -> list[str]:
     return problems
 
 
+def tidy(notebook: Any) -> Any:
+    """The notebook with what varies from run to run taken out of its outputs, so that a
+    rebuild changes only what changed: consecutive stream outputs of one name merged into
+    one (the kernel splits a print's text by timing) and memory addresses in text/plain
+    (such as a drawing's `<... at 0x7f...>` fallback) replaced by `0x…`."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs: list[Any] = []
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                if outputs and outputs[-1].output_type == "stream" \
+                        and outputs[-1].name == output.name:
+                    outputs[-1].text += output.text
+                    continue
+            elif "text/plain" in output.get("data", {}):
+                output.data["text/plain"] = _ADDRESS.sub("0x…", output.data["text/plain"])
+            outputs.append(output)
+        cell.outputs = outputs
+    return notebook
+
+
 def write(notebook: Any, path: Path) -> None:
-    """Validate and write the notebook atomically (a reader never sees half a file)."""
+    """Tidy, validate and write the notebook atomically (a reader never sees half a file)."""
+    tidy(notebook)
     nbformat.validate(notebook)
     write_atomic(path, nbformat.writes(notebook) + "\n")
 
