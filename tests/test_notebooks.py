@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -181,3 +182,15 @@ def test_tidy_merges_split_prints_and_drops_addresses_before_writing():
             for o in outputs] == [
         ("stream", "stdout", "a\nb\n", None), ("stream", "stderr", "oops\n", None),
         ("execute_result", None, None, "<Drawing at 0x…>"), ("stream", "stdout", "c\n", None)]
+
+
+def test_run_and_make_offer_the_two_notebook_commands():
+    result = subprocess.run(["bash", str(ROOT / "run"), "help"], capture_output=True,
+                            text=True, timeout=60, check=True)
+    assert "./run notebooks" in result.stdout and "./run lab" in result.stdout
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "notebooks:\n\t@bash ./run notebooks" in makefile
+    assert "lab:\n\t@bash ./run lab" in makefile
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in COURSE:
+        assert f"demos/notebooks/{name}.ipynb" in readme, f"the README does not list {name}"
