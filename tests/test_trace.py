@@ -709,3 +709,13 @@ def test_an_interrupted_trace_leaves_no_profile_hook():
     with pytest.raises(KeyboardInterrupt):
         trace(fn, inputs=[w])
     assert sys.getprofile() is None
+
+
+@pytest.mark.parametrize("name", ["sum_values", "dot values bias", "dot numbers", "log_softmax"])
+def test_the_sum_call_form_for_compensating_pythons_replays_exactly(name, monkeypatch):
+    # Python 3.12+ sum() compensates rounding, so the code calls sum() as the engine does;
+    # on older Pythons that form is a plain left fold too, so it must agree here as well
+    monkeypatch.setattr(sys.modules["autodiff.trace"], "_SUM_IS_LEFT_FOLD", False)
+    x, y = Value(0.7), Value(1.3)
+    step = assert_same_as_eager(lambda: OPS[name](x, y), [x, y], POINTS)
+    assert any(line.startswith(("sum1 = sum((", "dot1 = sum((")) for line in code_lines(step))
