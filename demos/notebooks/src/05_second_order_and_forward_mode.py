@@ -70,7 +70,8 @@ print("finite differences of grad:", [[round(columns[j][i], 6) for j in range(2)
 # quadratic it lands on the minimum in **one** step, whatever the shape of the valley.
 #
 # Here is $L(a, b) = (a - 1)^2 + 10\,(b + 0.5)^2$, from $(-1.5, 0.8)$: 25 steps of gradient
-# descent with the largest learning rate that does not diverge much, against `nn.Newton`.
+# descent at the learning rate 0.09 against one step of `nn.Newton`. (Across the valley the
+# curvature is 20, so any rate above $2 / 20 = 0.1$ makes those zigzags grow, not shrink.)
 
 # %%
 def valley(a: Value, b: Value) -> Value:
