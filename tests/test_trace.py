@@ -719,3 +719,15 @@ def test_the_sum_call_form_for_compensating_pythons_replays_exactly(name, monkey
     x, y = Value(0.7), Value(1.3)
     step = assert_same_as_eager(lambda: OPS[name](x, y), [x, y], POINTS)
     assert any(line.startswith(("sum1 = sum((", "dot1 = sum((")) for line in code_lines(step))
+
+
+def test_a_graph_whose_data_was_set_by_hand_inside_fn_is_refused_at_trace_time():
+    w = Value(1.0)
+
+    def fn():
+        y = w * 2.0
+        y.data = 5.0  # the replay would recompute 2.0: trace must not hide that
+        return y * 3.0
+
+    with pytest.raises(RuntimeError, match="sets a Value's .data by hand"):
+        trace(fn, inputs=[w])
