@@ -94,7 +94,7 @@ def _sign(x: float) -> float:
 
 
 def _real_pow(x: float, n: float) -> float:
-    """x ** n; a negative base with a non-integer exponent (a complex number) retraces."""
+    """x ** n; a negative base with a non-integer exponent (a complex number) falls back."""
     if x < 0.0 and n != int(n):
         raise Fallback("a negative base with a non-integer exponent")
     out: float = x**n
@@ -284,7 +284,7 @@ def _python_name(label: str) -> str | None:
 
 
 class _Writer:
-    """Turns one recorded graph into the source of `step(data, grads)`."""
+    """Turns one recorded graph into the source of `step(inputs, write=True)`."""
 
     def __init__(self, root: Value, recording: _Recording, inputs: tuple[Value, ...]) -> None:
         self.root = root
