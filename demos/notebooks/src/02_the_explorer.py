@@ -69,7 +69,8 @@ for v in (n, x1, w1, x2, w2, b):
 
 # %% [markdown]
 # Note that $w_2$ gets no gradient: its input $x_2$ is 0, so nudging $w_2$ changes nothing.
-# The static picture of the same graph, after `backward()`:
+# The static picture of the same graph, after `backward()` (a step we did not label is named
+# by its op and position, like `add1`, in the page and the picture alike):
 
 # %%
 draw(o, params=[w1, w2, b], rankdir="TB")
