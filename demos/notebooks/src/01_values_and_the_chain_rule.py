@@ -19,7 +19,7 @@ import math
 import matplotlib.pyplot as plt
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-from autodiff import Value, draw, gradcheck
+from autodiff import GradcheckError, Value, draw, gradcheck
 
 set_matplotlib_formats("svg", metadata={"Date": None})  # sharp plots, no date in the file
 plt.rcParams["svg.hashsalt"] = "autodiff-notebooks"  # the same SVG on every run
@@ -202,11 +202,24 @@ def neuron(x1: Value, x2: Value, w1: Value, w2: Value, b: Value) -> Value:
 print(gradcheck(neuron, [2.0, 0.0, -3.0, 1.0, 6.8813735870195432]))
 
 # %% [markdown]
+# A disagreement is not always the gradient's fault. At a kink the derivative does not
+# exist: $\mathrm{relu}(x) = \max(0, x)$ has slope 0 on the left of 0 and 1 on the right.
+# The engine uses 0 at exactly $x = 0$, while the central difference averages the two sides
+# and says 0.5, so `gradcheck` reports it. Check gradients at points away from kinks.
+
+# %%
+try:
+    gradcheck(lambda v: v.relu(), [Value(0.0, label="x")])
+except GradcheckError as error:
+    print(error)
+
+# %% [markdown]
 # ## What to remember
 #
 # - A `Value` records the operation that made it; `backward()` visits the graph from the
 #   output back to the inputs and multiplies local derivatives (the chain rule).
 # - Gradients from different paths add up, so zero them between training steps.
-# - Finite differences check any gradient; a step near $10^{-6}$ suits central differences.
+# - Finite differences check any gradient where the function is smooth; a step near
+#   $10^{-6}$ suits central differences.
 #
 # Next: [2. The explorer](02_the_explorer.ipynb) plays both passes node by node.
