@@ -171,7 +171,7 @@ for method, (_, history) in fits.items():
 
 # %%
 colours = {"SGD": "#6b7280", "Adam": "#2563eb", "Newton": "#d97706", "LM": "#dc2626"}
-fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.5))
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
 for method, (model, history) in fits.items():
     left.plot(history, color=colours[method], label=method)
     grid = [-3 + 6 * i / 120 for i in range(121)]
@@ -264,7 +264,7 @@ for name, counts in (grad_cost | jac_cost).items():
 print(f"the two modes' Jacobians differ by at most {largest_difference:.1e} (rounding)")
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
 for ax, costs, title in ((left, grad_cost, "gradient of f: Rⁿ → R"),
                          (right, jac_cost, "Jacobian of g: R → Rᵐ")):
     for (name, counts), colour in zip(costs.items(), ("#2563eb", "#dc2626")):
