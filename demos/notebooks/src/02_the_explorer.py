@@ -70,10 +70,11 @@ for v in (n, x1, w1, x2, w2, b):
 # %% [markdown]
 # Note that $w_2$ gets no gradient: its input $x_2$ is 0, so nudging $w_2$ changes nothing.
 # The static picture of the same graph, after `backward()` (a step we did not label is named
-# by its op and position, like `add1`, in the page and the picture alike):
+# by its op and position, like `add1`, in the page and the picture alike). Inputs are blue,
+# the parameters we named yellow, intermediate values grey and the output green:
 
 # %%
-draw(o, params=[w1, w2, b], rankdir="TB")
+draw(o, params=[w1, w2, b], rankdir="TB", legend=False)
 
 # %% [markdown]
 # ## A 2-2-1 network
