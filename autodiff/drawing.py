@@ -21,7 +21,7 @@ from typing import Any
 
 import graphviz
 
-from autodiff.engine import Value
+from autodiff.engine import Value, unfuse
 from autodiff.fileio import write_atomic
 from autodiff.graph import topological_order
 
@@ -104,6 +104,7 @@ def to_dot(
     weighted sum) as one multiply per weight and an add, as micrograd's pictures do.
     """
     order = graph_of(root)
+    root = order[-1]  # itself, or its copy with fused neurons split
     max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
     _check_size(root, order, max_nodes)
     body = dot_body(
@@ -575,12 +576,17 @@ def _check_flag(name: str, value: object) -> bool:
 
 
 def graph_of(root: object) -> list[Value]:
-    """The nodes of root's graph in topological order, or a TypeError if root is no Value."""
+    """The nodes of root's graph as learners see it, in topological order (its root last).
+
+    A fused neuron (one "dot_relu" node) is split back into its dot and relu
+    steps (engine.unfuse), so the last node is a copy of root when the graph
+    holds one. A TypeError if root is no Value.
+    """
     if not isinstance(root, Value):
         hint = ("combine several outputs into one first, e.g. with sum_values(outputs)"
                 if isinstance(root, (list, tuple)) else "pass the Value your expression produced")
         raise TypeError(f"root must be a Value, got {type(root).__name__}; {hint}.")
-    return topological_order(root)
+    return topological_order(unfuse(root))
 
 
 def check_max_nodes(max_nodes: object, suggested: int) -> int | None:

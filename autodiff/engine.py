@@ -796,11 +796,15 @@ def _floats(values: Sequence[Any], where: str) -> tuple[float, ...]:
 
 
 def _dot_derivative(node: Value) -> tuple[Any, ...]:
-    parents = node.parents
-    if isinstance(node._ctx, tuple):
-        coefficients: tuple[float, ...] = node._ctx
+    return _dot_terms(node.parents, node._ctx)
+
+
+def _dot_terms(parents: tuple[Value, ...], ctx: Any) -> tuple[Any, ...]:
+    """d(dot)/d(parent) for a dot node's parents and _ctx (its length n, or its coefficients)."""
+    if isinstance(ctx, tuple):
+        coefficients: tuple[float, ...] = ctx
         return coefficients + (1.0,) * (len(parents) - len(coefficients))
-    n: int = node._ctx
+    n: int = ctx
     return parents[n : 2 * n] + parents[:n] + (1.0,) * (len(parents) - 2 * n)
 
 
@@ -840,12 +844,19 @@ def dot(
 
 
 def dot_rows(
-    rows: Sequence[Sequence[Value]], xs: Sequence[Value | float], biases: Sequence[Value]
+    rows: Sequence[Sequence[Value]],
+    xs: Sequence[Value | float],
+    biases: Sequence[Value],
+    activation: Callable[[Value], Value] | None = None,
 ) -> list[Value]:
-    """[dot(row, xs, bias) for row, bias in zip(rows, biases)]: a layer's weighted sums.
+    """[activation(dot(row, xs, bias)) for row, bias in zip(rows, biases)]: a layer.
 
-    The same nodes as that list of dot calls, built with one look at the
-    shared inputs instead of one per row - what a layer of neurons needs.
+    The same values as that list of dot calls, built with one look at the
+    shared inputs instead of one per row. With `activation=Value.relu` each
+    neuron is one fused "dot_relu" node instead of a dot node and a relu node
+    (same numbers, a third fewer nodes to build and walk); drawings and the
+    explorer split it back into its two steps (see `unfuse`), and inside
+    `unfused()` it is built as two nodes.
     """
     if type(xs) is not tuple:
         xs = tuple(xs)
@@ -853,28 +864,151 @@ def dot_rows(
     if len(rows) != len(biases):
         raise ValueError(f"dot_rows needs one bias per row, got {len(rows)} rows and "
                          f"{len(biases)} biases")
+    act = activation or _identity
+    fuse = activation is Value.relu and _fusing.get()
     for row, b in zip(rows, biases):
         if len(row) != n or not isinstance(b, Value) or not all(map(isinstance, row, _VALUE)):
-            return [dot(row, xs, b) for row, b in zip(rows, biases)]  # dot explains
+            return [act(dot(row, xs, b)) for row, b in zip(rows, biases)]  # dot explains
     xs_values = all(map(isinstance, xs, _VALUE))
-    if not xs_values and any(map(isinstance, xs, _VALUE)):
-        return [dot(row, xs, b) for row, b in zip(rows, biases)]  # mixed: dot makes leaves
+    if not xs_values and any(map(isinstance, xs, _VALUE)):  # mixed: dot makes leaves
+        return [act(dot(row, xs, b)) for row, b in zip(rows, biases)]
     try:
-        if xs_values:  # parents = row + xs + bias, as dot(row, xs, bias) has them
+        # parents: row + xs + bias as dot(row, xs, bias) has them, or row + bias with
+        # the numbers xs as coefficients; z := the weighted sum, then one node per row
+        if xs_values:
             data = tuple(map(_DATA, xs))
+            if fuse:
+                return [
+                    _node(z if (z := sum(map(_mul, map(_DATA, row), data), b.data)) > 0.0
+                          else 0.0, (*row, *xs, b), "dot_relu", _dot_relu_backward, z)
+                    for row, b in zip(rows, biases)
+                ]
             return [
-                _node(sum(map(_mul, map(_DATA, row), data), b.data), (*row, *xs, b), "dot",
-                      _dot_backward, n)
+                act(_node(sum(map(_mul, map(_DATA, row), data), b.data), (*row, *xs, b),
+                          "dot", _dot_backward, n))
                 for row, b in zip(rows, biases)
             ]
         coefficients = _floats(xs, "dot item")  # shared by every row's node
+        if fuse:
+            # _ctx: the numbers, and the sum z where it is not the node's data (z <= 0)
+            return [
+                _node(z, (*row, b), "dot_relu", _dot_relu_const_backward, coefficients)
+                if (z := sum(map(_mul, map(_DATA, row), coefficients), b.data)) > 0.0
+                else _node(0.0, (*row, b), "dot_relu", _dot_relu_const_backward,
+                           (coefficients, z))
+                for row, b in zip(rows, biases)
+            ]
+        # each activation right after its dot node: the creation order unfuse() gives too
         return [
-            _node(sum(map(_mul, map(_DATA, row), coefficients), b.data), (*row, b), "dot",
-                  _dot_const_backward, coefficients)
+            act(_node(sum(map(_mul, map(_DATA, row), coefficients), b.data), (*row, b),
+                      "dot", _dot_const_backward, coefficients))
             for row, b in zip(rows, biases)
         ]
     except TypeError:
         raise _bad_data("dot", [*xs, *biases]) from None
+
+
+def _identity(v: Value) -> Value:
+    return v
+
+
+def _dot_relu_backward(node: Value) -> None:
+    """relu(dot(row, xs) + bias) as one node, parents row + xs + bias; _ctx = the sum z.
+
+    The dot's rule when z > 0, else nothing (relu'(z) = 0).
+    """
+    g = node.grad
+    if node._ctx <= 0.0 or not g:
+        return
+    parents = node._prev
+    n = len(parents) // 2
+    for x, y in zip(parents[:n], parents[n : 2 * n]):
+        x.grad += y.data * g
+        y.grad += x.data * g
+    parents[-1].grad += g
+
+
+def _dot_relu_const_backward(node: Value) -> None:
+    """The same for numbers xs: parents row + bias; _ctx = the numbers while z > 0 (the
+    node's data is z then), (the numbers, z) otherwise."""
+    g = node.grad
+    if node.data <= 0.0 or not g:  # relu(z) > 0 exactly when z > 0
+        return
+    parents = node._prev
+    for p, c in zip(parents, node._ctx):
+        p.grad += c * g
+    parents[-1].grad += g
+
+
+def _fused_parts(node: Value) -> tuple[Any, float]:
+    """(the dot's _ctx, the weighted sum z) of a fused dot_relu node."""
+    if node._backward is not _dot_relu_const_backward:
+        return len(node._prev) // 2, node._ctx
+    if node.data > 0.0:
+        return node._ctx, node.data
+    coefficients, z = node._ctx
+    return coefficients, z
+
+
+def _fused_derivative(node: Value) -> tuple[Any, ...]:
+    ctx, z = _fused_parts(node)
+    return _dot_terms(node.parents, ctx) if z > 0.0 else (0.0,) * len(node.parents)
+
+
+DERIVATIVES["dot_relu"] = _fused_derivative
+
+_fusing: ContextVar[bool] = ContextVar("autodiff_fusing", default=True)
+
+
+@contextmanager
+def unfused() -> Iterator[None]:
+    """Build every neuron as a dot node and an activation node (no fused nodes), e.g. to
+    record a graph whose every step shows."""
+    token = _fusing.set(False)
+    try:
+        yield
+    finally:
+        _fusing.reset(token)
+
+
+def unfuse(root: Value) -> Value:
+    """root's graph with every fused neuron split back into its dot and relu nodes.
+
+    The nodes downstream of a fused one are copies (same op, data, grad and
+    label; new parents); leaves and everything else are shared, and root
+    itself comes back when nothing is fused. The split dot node's grad is what
+    backward gives it: relu'(z) times the neuron's grad. For drawing and the
+    explorer, which show the graph as learners know it.
+    """
+    order = graph.topological_order(root)
+    if not any(node.op == "dot_relu" for node in order):
+        return root
+    copies: dict[Value, Value] = {}
+    for node in order:  # parents first, so each copy's creation number is in order
+        if not node._prev or not (node.op == "dot_relu" or any(map(copies.__contains__,
+                                                                    node.parents))):
+            continue
+        parents = tuple(copies.get(p, p) for p in node.parents)
+        if node.op == "dot_relu":
+            ctx, z = _fused_parts(node)
+            active = z > 0.0
+            rule = _dot_backward if ctx.__class__ is int else _dot_const_backward
+            weighted = _copy(z, parents, "dot", rule, ctx, node.grad if active else 0.0, "")
+            copies[node] = _copy(node.data, weighted, "relu", _unary_backward,
+                                 1.0 if active else 0.0, node.grad, node.label)
+        else:
+            prev = parents if node._prev.__class__ is tuple else parents[0]
+            copies[node] = _copy(node.data, prev, node.op, node._backward, node._ctx,
+                                 node.grad, node.label)
+    return copies[root]
+
+
+def _copy(data: float, parents: Any, op: str, rule: Rule | None, ctx: Any, grad: float,
+          label: str) -> Value:
+    out = _new(Value)
+    out.data, out.grad, out.label, out._id = data, grad, label, _next_id()
+    out.op, out._prev, out._backward, out._ctx = op, parents, rule, ctx
+    return out
 
 
 def _logsumexp_backward(node: Value) -> None:

@@ -108,7 +108,7 @@ def record_backward(root: Value) -> Trace:
     """
     nodes = graph_of(root)
     with _grads_restored(nodes):
-        return _replay(root, nodes)
+        return _replay(nodes[-1], nodes)  # root, or its copy with fused neurons split
 
 
 class ExplorerPage(str):
@@ -155,6 +155,7 @@ def explore(
     as it was.
     """
     nodes = graph_of(root)
+    root = nodes[-1]  # itself, or its copy with fused neurons split
     max_nodes = check_max_nodes(max_nodes, DEFAULT_MAX_NODES)
     if max_nodes is not None and len(nodes) > max_nodes:
         raise ValueError(

@@ -226,7 +226,8 @@ def _run_recorded(fn: Callable[[], Any]) -> tuple[Any, _Recording]:
     recording = _Recording(sys.getprofile())
     try:
         sys.setprofile(recording.hook)
-        result = fn()
+        with engine.unfused():  # every neuron as a dot node and an activation node
+            result = fn()
     finally:
         _restore_profile(recording.previous)
     return result, recording

@@ -15,6 +15,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from itertools import chain
+from operator import attrgetter
 from types import FunctionType
 from typing import Any, NamedTuple
 
@@ -543,6 +544,9 @@ def _activation_name(activation: Activation) -> str:
     return activation if isinstance(activation, str) else _callable_name(activation)
 
 
+_ACT, _W, _B = attrgetter("_act"), attrgetter("w"), attrgetter("b")
+
+
 class Layer(Module):
     """nout neurons reading the same inputs; always returns a list of nout Values."""
 
@@ -569,9 +573,10 @@ class Layer(Module):
 
     def _forward(self, x: Sequence[Value | float]) -> list[Value]:
         neurons = self.neurons
-        # every neuron's weighted sum in one engine call that looks at the inputs once
-        sums = dot_rows([n.w for n in neurons], x, [n.b for n in neurons])
-        return [s if n._act is None else n._act(s) for n, s in zip(neurons, sums)]
+        acts = set(map(_ACT, neurons))
+        if len(acts) == 1:  # one engine call for the whole layer
+            return dot_rows(list(map(_W, neurons)), x, list(map(_B, neurons)), acts.pop())
+        return [n._forward(x) for n in neurons]
 
     def architecture(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ from autodiff import (
     softmax,
     sum_values,
 )
-from autodiff.engine import DERIVATIVES
+from autodiff.engine import DERIVATIVES, dot_rows
 from autodiff.graph import topological_order
 
 H = 1e-3  # step of the 5-point central difference (error ~ H**4)
@@ -216,6 +216,24 @@ CASES = [
         lambda x, y, z, w, b: dot([x, y], [z, w], bias=b),
         lambda x, y, z, w, b: x * z + y * w + b,
         grid(5, 10),
+    ),
+    Case(
+        "dot_rows(Values, Values, relu): fused neurons",
+        4,
+        lambda x, y, z, w: sum_values(
+            dot_rows([(x, y), (z, x)], (z, w), (w, y), Value.relu)
+        ),
+        lambda x, y, z, w: max(0.0, x * z + y * w + w) + max(0.0, z * z + x * w + y),
+        grid(4, 31),
+    ),
+    Case(
+        "dot_rows(Values, numbers, relu): fused neurons",
+        3,
+        lambda x, y, z: sum_values(
+            dot_rows([(x, y), (y, z)], (1.5, -0.5), (z, x), Value.relu)
+        ),
+        lambda x, y, z: max(0.0, 1.5 * x - 0.5 * y + z) + max(0.0, 1.5 * y - 0.5 * z + x),
+        grid(3, 32),
     ),
     Case(
         "dot(xs, xs)",

@@ -22,7 +22,7 @@ from autodiff import (
     sum_values,
     topological_order,
 )
-from autodiff.engine import DERIVATIVES
+from autodiff.engine import DERIVATIVES, dot_rows
 from autodiff.higher_order import forward_derivatives
 
 # Smooth functions of three variables, defined for every real input, that between
@@ -48,6 +48,7 @@ FUNCTIONS = {
     ),
     "kinks": lambda x, y, z: (
         abs(x - 0.3) * y + (z + 0.2).relu() * x + (y - 0.1).leaky_relu(0.1) - 1.0 + x * 3.0
+        + dot_rows([(x, y)], (z, 0.5 * y), (z,), Value.relu)[0]  # a fused neuron
     ),
 }
 POINT = (0.7, -1.3, 0.4)
