@@ -247,7 +247,10 @@ def torch_expression() -> Callable[[], tuple[float, float, float]]:
         b = torch.tensor(b0, dtype=torch.float64, requires_grad=True)
         g = expression(a, b)
         g.backward()
-        return float(g.item()), float(a.grad.item()), float(b.grad.item())
+        da, db = a.grad, b.grad
+        if da is None or db is None:
+            raise RuntimeError("torch left a gradient unset")
+        return float(g.item()), float(da.item()), float(db.item())
 
     return run
 
