@@ -411,7 +411,9 @@ class Value:
         try:
             if isinstance(other, Value):
                 return _node(self.data + other.data, (self, other), "+", _add_backward)
-            c = _real(other, "Value + operand")
+            # a finite float needs no more checking (the common case, without a call)
+            c = other if other.__class__ is float and other - other == 0.0 else \
+                _real(other, "Value + operand")
             return _node(self.data + c, self, "+", _pass_backward, c)
         except TypeError:
             raise _bad_data("+", (self, other)) from None
@@ -434,7 +436,8 @@ class Value:
         try:
             if isinstance(other, Value):
                 return _node(self.data - other.data, (self, other), "-", _sub_backward)
-            c = _real(other, "Value - operand")
+            c = other if other.__class__ is float and other - other == 0.0 else \
+                _real(other, "Value - operand")
             return _node(self.data - c, self, "-", _pass_backward, c)
         except TypeError:
             raise _bad_data("-", (self, other)) from None
@@ -457,7 +460,8 @@ class Value:
         try:
             if isinstance(other, Value):
                 return _node(self.data * other.data, (self, other), "*", _mul_backward)
-            c = _real(other, "Value * operand")
+            c = other if other.__class__ is float and other - other == 0.0 else \
+                _real(other, "Value * operand")
             return _node(self.data * c, self, "*", _unary_backward, c)  # d/dx (x*c) = c
         except TypeError:
             raise _bad_data("*", (self, other)) from None
@@ -516,7 +520,8 @@ class Value:
                         f"division by zero: {self!r} / {other!r}; the divisor's data is 0"
                     )
                 return _node(self.data / other.data, (self, other), "/", _div_backward)
-            c = _real(other, "Value / operand")
+            c = other if other.__class__ is float and other - other == 0.0 else \
+                _real(other, "Value / operand")
             if c == 0.0:
                 raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
             return _node(self.data / c, self, "/", _div_const_backward, c)
