@@ -172,7 +172,9 @@ def gradients(root: Value, inputs: list[Value]) -> list[float]:
     nodes = inner + leaves
     saved = list(map(_GRAD, nodes))
     try:
-        _accumulate(root, inner, nodes, [0.0] * len(nodes))
+        zeros = [0.0] * len(nodes)
+        _restore(nodes, zeros)  # a pass from zero, whatever earlier calls left
+        _accumulate(root, inner, nodes, zeros)
         on_graph = set(nodes)
         found = [v.grad if v in on_graph else 0.0 for v in inputs]
         _restore(nodes, saved)
@@ -188,9 +190,8 @@ def _restore(nodes: list[Value], saved: list[float]) -> None:
 
 
 def _accumulate(root: Value, inner: list[Value], nodes: list[Value], start: list[float]) -> None:
-    """One backward pass from grads `start`; raises NonFiniteGradientError on inf or NaN."""
-    for node, g in zip(nodes, start):
-        node.grad = g
+    """One backward pass from the nodes' grads, which are `start` (kept for the replay that
+    names a non-finite gradient); raises NonFiniteGradientError on inf or NaN."""
     for node in inner:
         node.grad = 0.0
     root.grad += 1.0
