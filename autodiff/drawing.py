@@ -320,7 +320,9 @@ def _expanded_dot(node: Value, name: str, parents: list[str], names: list[str],
                   blank: bool) -> list[str]:
     """A dot node as micrograd draws a neuron: one product box per term, then one add."""
     layout = _dot_layout(node)
-    assert layout is not None  # checked by the caller
+    if layout is None:  # the caller draws only dot nodes of a known layout here
+        raise RuntimeError(f"cannot expand {node!r}: not a dot node of a known layout; "
+                           "please report it")
     kind, n = layout
     ps = node.parents
     lines = []
