@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from interrupts import interrupt_at
 
 import nn
 from autodiff import (
@@ -581,32 +582,9 @@ def test_the_readme_shows_the_code_trace_writes_for_its_neuron():
 TRACE_FILES = {sys.modules["autodiff.trace"].__file__, "<autodiff.trace>"}
 
 
-class Injected(KeyboardInterrupt):
-    pass
-
-
 def _interrupt_at(k, action):
     """Run action with a KeyboardInterrupt at the k-th line run in trace.py or generated code."""
-    seen = 0
-
-    def tracer(frame, event, arg):
-        nonlocal seen
-        if frame.f_code.co_filename not in TRACE_FILES:
-            return None
-        if event == "line":
-            seen += 1
-            if seen == k:
-                raise Injected
-        return tracer
-
-    sys.settrace(tracer)
-    try:
-        action()
-    except Injected:
-        return True
-    finally:
-        sys.settrace(None)
-    return False
+    return interrupt_at(k, TRACE_FILES, action)
 
 
 @pytest.mark.parametrize("retrace", [False, True], ids=["replay", "trace again"])

@@ -9,12 +9,12 @@ import math
 import sys
 import threading
 from decimal import Decimal, localcontext
-from types import FrameType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from interrupts import Injected, count_lines, interrupt_at
 
 import autodiff.graph
 from autodiff import (
@@ -201,50 +201,12 @@ def _graph() -> tuple[list[Value], Value]:
 
 
 def _count_walk_lines(action: Any) -> int:
-    count = 0
-
-    def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        nonlocal count
-        if frame.f_code.co_filename != WALK_FILE:
-            return None
-        if event == "line":
-            count += 1
-        return tracer
-
-    sys.settrace(tracer)
-    try:
-        action()
-    finally:
-        sys.settrace(None)
-    return count
-
-
-class Injected(KeyboardInterrupt):
-    pass
+    return count_lines({WALK_FILE}, action)
 
 
 def _interrupt_at(k: int, action: Any) -> bool:
     """Run action with a KeyboardInterrupt raised at the k-th line run in graph.py."""
-    seen = 0
-
-    def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        nonlocal seen
-        if frame.f_code.co_filename != WALK_FILE:
-            return None
-        if event == "line":
-            seen += 1
-            if seen == k:
-                raise Injected
-        return tracer
-
-    sys.settrace(tracer)
-    try:
-        action()
-    except Injected:
-        return True
-    finally:
-        sys.settrace(None)
-    return False
+    return interrupt_at(k, {WALK_FILE}, action)
 
 
 WALKS = {
