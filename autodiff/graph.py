@@ -192,14 +192,19 @@ def _restore(nodes: list[Value], saved: list[float]) -> None:
 def _accumulate(root: Value, inner: list[Value], nodes: list[Value], start: list[float]) -> None:
     """One backward pass from the nodes' grads, which are `start` (kept for the replay that
     names a non-finite gradient); raises NonFiniteGradientError on inf or NaN."""
-    for node in inner:
-        node.grad = 0.0
-    root.grad += 1.0
+    _seed(root, inner)
     for node in inner:
         node._backward(node)  # type: ignore[misc]
     total = sum(map(_GRAD, nodes))
     if total - total != 0.0:  # some gradient is inf or NaN (or only the sum overflowed)
         _raise_non_finite(root, inner, nodes, start)
+
+
+def _seed(root: Value, inner: list[Value]) -> None:
+    """Start a pass: intermediate nodes hold this pass's gradient only; d(root)/d(root) = 1."""
+    for node in inner:
+        node.grad = 0.0
+    root.grad += 1.0
 
 
 def _check_grads(nodes: list[Value], saved: list[float]) -> None:
@@ -224,11 +229,8 @@ def _raise_non_finite(
     """Replay the pass rule by rule to find the first non-finite gradient, then raise."""
     if all(math.isfinite(g) for g in map(_GRAD, nodes)):
         return  # only the check's own sum overflowed
-    for node, g in zip(nodes, start):
-        node.grad = g
-    for node in inner:
-        node.grad = 0.0
-    root.grad += 1.0
+    _restore(nodes, start)
+    _seed(root, inner)
     for node in inner:
         upstream = node.grad
         before = [p.grad for p in node.parents]
