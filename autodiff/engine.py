@@ -21,9 +21,7 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from itertools import count, repeat
-from operator import attrgetter
-from operator import mul as _mul
+from itertools import repeat
 from typing import Any, TypeVar
 
 from autodiff import graph
@@ -140,13 +138,16 @@ def _overflow_message(data: float, parents: Any, op: str, ctx: object) -> str:
 
 
 _new = object.__new__
-_next_id = count().__next__  # creation order, which graph.py sorts by
 
 
-def _node(data: float, parents: Any, op: str, backward: Rule, ctx: Any = None) -> Value:
+def _node(
+    data: float, parents: Any, op: str, backward: Rule, ctx: Any = None, rank: int = -1
+) -> Value:
     """Create an op's output node (no validation: the op has done it).
 
-    `parents` is the single parent itself for one-parent ops, else a tuple.
+    `parents` is the single parent itself for one-parent ops, else a tuple
+    (two-parent ops use _node2). Its rank is one more than its parents' largest
+    (the caller may pass it, when it knows it more cheaply).
     Under no_grad() the node keeps no parents; its `_ctx` keeps the op's name
     so that differentiating it can say why there is nothing to differentiate.
     """
@@ -156,18 +157,52 @@ def _node(data: float, parents: Any, op: str, backward: Rule, ctx: Any = None) -
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._id = _next_id()
     if _is_recording():
         out.op = op
         out._prev = parents
         out._backward = backward
         out._ctx = ctx
+        if rank < 0:
+            rank = parents._rank + 1 if parents.__class__ is not tuple else \
+                max([p._rank for p in parents], default=-1) + 1
+        out._rank = rank
     else:
-        out.op = ""
-        out._prev = ()
-        out._backward = None
-        out._ctx = op  # a str: "computed by this op under no_grad()"
+        _detach(out, op)
     return out
+
+
+def _node2(data: float, a: Value, b: Value, op: str, backward: Rule) -> Value:
+    """Create the output node of a two-parent op: `a` in _prev, `b` in _ctx.
+
+    The same as _node(data, (a, b), ...) without the tuple: a binary node is
+    then one object instead of two, for the allocator and the cyclic GC.
+    """
+    if data - data != 0.0:
+        raise OverflowError(_overflow_message(data, (a, b), op, None))
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _is_recording():
+        out.op = op
+        out._prev = a
+        out._backward = backward
+        out._ctx = b
+        rank = a._rank
+        other = b._rank
+        out._rank = (rank if rank > other else other) + 1
+    else:
+        _detach(out, op)
+    return out
+
+
+def _detach(out: Value, op: str) -> None:
+    """Make `out` a node without parents: its op ran under no_grad()."""
+    out.op = ""
+    out._prev = ()
+    out._backward = None
+    out._ctx = op  # a str: "computed by this op under no_grad()"
+    out._rank = 0
 
 
 def _unary_backward(node: Value) -> None:
@@ -273,10 +308,12 @@ _CUT = (
 class Value:
     """A scalar in a computation graph: its data, its gradient and how it was made."""
 
-    # _prev holds the parents: a Value for one-parent ops, a tuple otherwise.
-    # One parent needs no tuple, which saves a GC-tracked object per node.
-    # _id is the creation number graph.py orders by.
-    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx", "_id")
+    # _prev holds the parents: the parent itself for one-parent ops, the first
+    # parent for two-parent ops (the second is in _ctx, the only case where _ctx
+    # is a Value), a tuple otherwise. No tuple for one or two parents saves a
+    # GC-tracked object per node. _rank is 0 for a node without parents, else
+    # 1 + its parents' largest rank: graph.py orders by it.
+    __slots__ = ("data", "grad", "label", "op", "_prev", "_backward", "_ctx", "_rank")
 
     data: float
     grad: float
@@ -285,7 +322,7 @@ class Value:
     _prev: Any  # Value | tuple[Value, ...]
     _backward: Rule | None
     _ctx: Any  # whatever the op's rule needs, e.g. a local derivative known at forward time
-    _id: int
+    _rank: int
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
@@ -300,7 +337,7 @@ class Value:
         self._prev = ()
         self._backward = None
         self._ctx = None
-        self._id = _next_id()
+        self._rank = 0
 
     def __repr__(self) -> str:
         label = f"{self.label!r}, " if self.label else ""
@@ -342,7 +379,10 @@ class Value:
     def parents(self) -> tuple[Value, ...]:
         """The Values this node was computed from, in order; () for a leaf."""
         prev = self._prev
-        return prev if prev.__class__ is tuple else (prev,)
+        if prev.__class__ is tuple:
+            return prev
+        other = self._ctx
+        return (prev, other) if isinstance(other, Value) else (prev,)
 
     @parents.setter
     def parents(self, values: Iterable[Value]) -> None:
@@ -357,10 +397,14 @@ class Value:
                 f"{self!r} was made by op {self.op!r} from {len(before)} parent(s); its "
                 f"backward rule needs {len(before)}, not {len(values)}"
             )
-        single = len(values) == 1 and self._prev.__class__ is not tuple
-        self._prev = values[0] if single else values
-        if any(v._id >= self._id or v._id == graph.EDITED for v in values):
-            self._id = graph.EDITED  # creation order no longer sorts this graph
+        if self._prev.__class__ is tuple:
+            self._prev = values
+        elif len(values) == 2:
+            self._prev, self._ctx = values
+        else:
+            self._prev = values[0]
+        if any(v._rank >= self._rank or v._rank == graph.EDITED for v in values):
+            self._rank = graph.EDITED  # ranks no longer sort this graph
 
     def backward(self) -> None:
         """Accumulate d(self)/d(node) into `.grad` of every node of this graph.
@@ -410,7 +454,7 @@ class Value:
         """self + other"""
         try:
             if isinstance(other, Value):
-                return _node(self.data + other.data, (self, other), "+", _add_backward)
+                return _node2(self.data + other.data, self, other, "+", _add_backward)
             # a finite float needs no more checking (the common case, without a call)
             c = other if other.__class__ is float and other - other == 0.0 else \
                 _real(other, "Value + operand")
@@ -421,10 +465,9 @@ class Value:
     __radd__ = __add__
 
     @staticmethod
-    def _add_backward(node: Value) -> None:
-        a, b = node._prev
-        a.grad += node.grad
-        b.grad += node.grad
+    def _add_backward(node: Value) -> None:  # a + b: parents _prev and _ctx
+        node._prev.grad += node.grad
+        node._ctx.grad += node.grad
 
     @staticmethod
     def _pass_backward(node: Value) -> None:  # x + c, x - c: d/dx = 1
@@ -435,7 +478,7 @@ class Value:
         """self - other"""
         try:
             if isinstance(other, Value):
-                return _node(self.data - other.data, (self, other), "-", _sub_backward)
+                return _node2(self.data - other.data, self, other, "-", _sub_backward)
             c = other if other.__class__ is float and other - other == 0.0 else \
                 _real(other, "Value - operand")
             return _node(self.data - c, self, "-", _pass_backward, c)
@@ -444,9 +487,8 @@ class Value:
 
     @staticmethod
     def _sub_backward(node: Value) -> None:
-        a, b = node._prev
-        a.grad += node.grad
-        b.grad -= node.grad
+        node._prev.grad += node.grad
+        node._ctx.grad -= node.grad
 
     def __rsub__(self, other: float) -> Value:
         """other - self (the number becomes a leaf, so the graph shows it)"""
@@ -459,7 +501,7 @@ class Value:
         """self * other"""
         try:
             if isinstance(other, Value):
-                return _node(self.data * other.data, (self, other), "*", _mul_backward)
+                return _node2(self.data * other.data, self, other, "*", _mul_backward)
             c = other if other.__class__ is float and other - other == 0.0 else \
                 _real(other, "Value * operand")
             return _node(self.data * c, self, "*", _unary_backward, c)  # d/dx (x*c) = c
@@ -470,7 +512,7 @@ class Value:
 
     @staticmethod
     def _mul_backward(node: Value) -> None:
-        a, b = node._prev
+        a, b = node._prev, node._ctx
         a.grad += b.data * node.grad
         b.grad += a.data * node.grad
 
@@ -480,7 +522,7 @@ class Value:
         try:
             if isinstance(other, Value):
                 out = _power(self.data, other.data, f"{self.data!r} ** {other.data!r}")
-                return _node(out, (self, other), "**", _pow_backward)
+                return _node2(out, self, other, "**", _pow_backward)
             n = _real(other, "Value ** exponent")
             out = _power(self.data, n, f"{self.data!r} ** {n!r}")
             return _node(out, self, "**", _pow_const_backward, n)
@@ -494,7 +536,7 @@ class Value:
 
     @staticmethod
     def _pow_backward(node: Value) -> None:
-        base, exponent = node._prev
+        base, exponent = node._prev, node._ctx
         b, g = base.data, node.grad
         if b < 0.0:
             _negative_base(b, exponent.data)
@@ -519,7 +561,7 @@ class Value:
                     raise ZeroDivisionError(
                         f"division by zero: {self!r} / {other!r}; the divisor's data is 0"
                     )
-                return _node(self.data / other.data, (self, other), "/", _div_backward)
+                return _node2(self.data / other.data, self, other, "/", _div_backward)
             c = other if other.__class__ is float and other - other == 0.0 else \
                 _real(other, "Value / operand")
             if c == 0.0:
@@ -530,7 +572,7 @@ class Value:
 
     @staticmethod
     def _div_backward(node: Value) -> None:
-        a, b = node._prev
+        a, b = node._prev, node._ctx
         g = node.grad
         a.grad += _careful(g / b.data, (g,), b.data)
         # d(a/b)/db = -a/b^2 = -out/b, ordered so no intermediate overflows when the result fits
@@ -738,7 +780,6 @@ def _refuse_detached(root: Value, what: str) -> None:
 # Functions of many variables, each a single n-ary node
 
 _VALUE = repeat(Value)  # for all(map(isinstance, xs, _VALUE)): a type check at C speed
-_DATA = attrgetter("data")
 _FLOAT = {float}
 
 
@@ -837,12 +878,16 @@ def dot(
             if ys_values:
                 xs, ys = ys, xs
             coefficients = _floats(ys, "dot item")
-            total = sum(map(_mul, map(_DATA, xs), coefficients), start)
+            total = start
+            for x, c in zip(xs, coefficients):  # added in order, as dot_rows does
+                total += x.data * c
             return _node(total, (*xs, *tail), "dot", _dot_const_backward, coefficients)
         if not (xs_values and ys_values):  # a stray number among Values becomes a leaf
             xs = [x if isinstance(x, Value) else Value(_real(x, "dot item")) for x in xs]
             ys = [y if isinstance(y, Value) else Value(_real(y, "dot item")) for y in ys]
-        total = sum(map(_mul, map(_DATA, xs), map(_DATA, ys)), start)
+        total = start
+        for x, y in zip(xs, ys):
+            total += x.data * y.data
         return _node(total, (*xs, *ys, *tail), "dot", _dot_backward, len(xs))
     except TypeError:
         raise _bad_data("dot", [*xs, *ys, *tail]) from None
@@ -865,52 +910,108 @@ def dot_rows(
     """
     if type(xs) is not tuple:
         xs = tuple(xs)
-    n = len(xs)
     if len(rows) != len(biases):
         raise ValueError(f"dot_rows needs one bias per row, got {len(rows)} rows and "
                          f"{len(biases)} biases")
     act = activation or _identity
-    fuse = activation is Value.relu and _fusing.get()
-    for row, b in zip(rows, biases):
-        if len(row) != n or not isinstance(b, Value) or not all(map(isinstance, row, _VALUE)):
-            return [act(dot(row, xs, b)) for row, b in zip(rows, biases)]  # dot explains
-    xs_values = all(map(isinstance, xs, _VALUE))
-    if not xs_values and any(map(isinstance, xs, _VALUE)):  # mixed: dot makes leaves
+    # parents: row + xs + bias as dot(row, xs, bias) has them, or row + bias with
+    # the numbers xs as coefficients (`data`, shared by every row's node)
+    data: Sequence[float]
+    tail: tuple[Value, ...] = ()
+    if all(map(isinstance, xs, _VALUE)):
+        tail = xs  # type: ignore[assignment]
+        data = [x.data for x in tail]
+    elif any(map(isinstance, xs, _VALUE)):  # mixed: dot makes the numbers leaves
         return [act(dot(row, xs, b)) for row, b in zip(rows, biases)]
+    else:
+        data = _floats(xs, "dot item")
     try:
-        # parents: row + xs + bias as dot(row, xs, bias) has them, or row + bias with
-        # the numbers xs as coefficients; z := the weighted sum, then one node per row
-        if xs_values:
-            data = tuple(map(_DATA, xs))
-            if fuse:
-                return [
-                    _node(z if (z := sum(map(_mul, map(_DATA, row), data), b.data)) > 0.0
-                          else 0.0, (*row, *xs, b), "dot_relu", _dot_relu_backward, z)
-                    for row, b in zip(rows, biases)
-                ]
-            return [
-                act(_node(sum(map(_mul, map(_DATA, row), data), b.data), (*row, *xs, b),
-                          "dot", _dot_backward, n))
-                for row, b in zip(rows, biases)
-            ]
-        coefficients = _floats(xs, "dot item")  # shared by every row's node
-        if fuse:
-            # _ctx: the numbers, and the sum z where it is not the node's data (z <= 0)
-            return [
-                _node(z, (*row, b), "dot_relu", _dot_relu_const_backward, coefficients)
-                if (z := sum(map(_mul, map(_DATA, row), coefficients), b.data)) > 0.0
-                else _node(0.0, (*row, b), "dot_relu", _dot_relu_const_backward,
-                           (coefficients, z))
-                for row, b in zip(rows, biases)
-            ]
-        # each activation right after its dot node: the creation order unfuse() gives too
-        return [
-            act(_node(sum(map(_mul, map(_DATA, row), coefficients), b.data), (*row, b),
-                      "dot", _dot_const_backward, coefficients))
-            for row, b in zip(rows, biases)
-        ]
+        if activation is Value.relu and _fusing.get() and _is_recording():
+            out = _fused_relu_rows(rows, biases, data, tail)
+        else:
+            out = _dot_rows(rows, biases, data, tail, act)
     except TypeError:
-        raise _bad_data("dot", [*xs, *biases]) from None
+        raise _bad_data("dot", [*xs, *biases, *(w for row in rows for w in row)]) from None
+    if out is None:  # a row of another length, or an item that is not a Value
+        return [act(dot(row, xs, b)) for row, b in zip(rows, biases)]  # dot explains
+    return out
+
+
+# dot_rows' loops. Each row's weighted sum and largest rank come from one
+# plain loop (quicker here than sum(map(...)), and in the same order of
+# addition); an item without .data or ._rank is not a Value, and the
+# caller then takes the general path.
+
+
+def _dot_rows(
+    rows: Sequence[Sequence[Value]], biases: Sequence[Value], data: Sequence[float],
+    tail: tuple[Value, ...], act: Callable[[Value], Value],
+) -> list[Value] | None:
+    """One dot node per row, each activation right after it (the order unfuse() gives)."""
+    n = len(data)
+    rule = _dot_backward if tail else _dot_const_backward
+    ctx = n if tail else data
+    tail_rank = max([x._rank for x in tail], default=0)
+    out: list[Value] = []
+    try:
+        for row, b in zip(rows, biases):
+            if len(row) != n or not isinstance(b, Value):
+                return None
+            z = b.data
+            rank = b._rank if b._rank > tail_rank else tail_rank
+            for w, x in zip(row, data):
+                z += w.data * x
+                if w._rank > rank:
+                    rank = w._rank
+            out.append(act(_node(z, (*row, *tail, b), "dot", rule, ctx, rank + 1)))
+    except AttributeError:
+        return None
+    return out
+
+
+def _fused_relu_rows(
+    rows: Sequence[Sequence[Value]], biases: Sequence[Value], data: Sequence[float],
+    tail: tuple[Value, ...],
+) -> list[Value] | None:
+    """One fused dot_relu node per row, each made here in full: the hottest loop of
+    training an MLP, so _node's steps are written out."""
+    n = len(data)
+    rule = _dot_relu_backward if tail else _dot_relu_const_backward
+    tail_rank = max([x._rank for x in tail], default=0)
+    out: list[Value] = []
+    append = out.append
+    try:
+        for row, b in zip(rows, biases):
+            if len(row) != n or not isinstance(b, Value):
+                return None
+            z = b.data
+            rank = b._rank if b._rank > tail_rank else tail_rank
+            for w, x in zip(row, data):
+                z += w.data * x
+                if w._rank > rank:
+                    rank = w._rank
+            if z - z != 0.0:  # inf or NaN, which relu would hide
+                raise OverflowError(_overflow_message(z, (*row, *tail, b), "dot_relu", None))
+            node = _new(Value)
+            node.grad = 0.0
+            node.label = ""
+            node.op = "dot_relu"
+            node._prev = (*row, *tail, b)
+            node._backward = rule
+            if tail:  # _ctx = the weighted sum z
+                node.data = z if z > 0.0 else 0.0
+                node._ctx = z
+            elif z > 0.0:  # _ctx = the numbers, and z too where it is not the data
+                node.data = z
+                node._ctx = data
+            else:
+                node.data = 0.0
+                node._ctx = (data, z)
+            node._rank = rank + 1
+            append(node)
+    except AttributeError:
+        return None
+    return out
 
 
 def _identity(v: Value) -> Value:
@@ -989,7 +1090,7 @@ def unfuse(root: Value) -> Value:
     if not any(node.op == "dot_relu" for node in order):
         return root
     copies: dict[Value, Value] = {}
-    for node in order:  # parents first, so each copy's creation number is in order
+    for node in order:  # parents first, so each copy's rank is known from its parents'
         if not node._prev or not (node.op == "dot_relu" or any(map(copies.__contains__,
                                                                     node.parents))):
             continue
@@ -1001,9 +1102,12 @@ def unfuse(root: Value) -> Value:
             weighted = _copy(z, parents, "dot", rule, ctx, node.grad if active else 0.0, "")
             copies[node] = _copy(node.data, weighted, "relu", _unary_backward,
                                  1.0 if active else 0.0, node.grad, node.label)
-        else:
-            prev = parents if node._prev.__class__ is tuple else parents[0]
-            copies[node] = _copy(node.data, prev, node.op, node._backward, node._ctx,
+        elif node._prev.__class__ is tuple:
+            copies[node] = _copy(node.data, parents, node.op, node._backward, node._ctx,
+                                 node.grad, node.label)
+        else:  # one parent, or two (the second in _ctx)
+            ctx = parents[1] if len(parents) == 2 else node._ctx
+            copies[node] = _copy(node.data, parents[0], node.op, node._backward, ctx,
                                  node.grad, node.label)
     return copies[root]
 
@@ -1011,8 +1115,9 @@ def unfuse(root: Value) -> Value:
 def _copy(data: float, parents: Any, op: str, rule: Rule | None, ctx: Any, grad: float,
           label: str) -> Value:
     out = _new(Value)
-    out.data, out.grad, out.label, out._id = data, grad, label, _next_id()
+    out.data, out.grad, out.label = data, grad, label
     out.op, out._prev, out._backward, out._ctx = op, parents, rule, ctx
+    out._rank = max([p._rank for p in out.parents], default=-1) + 1
     return out
 
 
@@ -1062,7 +1167,7 @@ def _log_softmax_entry(x: Value, lse: Value, shift: float, log_total: float) -> 
     That keeps every digit when x and lse are huge and nearly equal, where
     x - lse would round to 0. The rule is a - b's: d/dx = 1, d/dlse = -1.
     """
-    return _node((x.data - shift) - log_total, (x, lse), "log_softmax", _sub_backward)
+    return _node2((x.data - shift) - log_total, x, lse, "log_softmax", _sub_backward)
 
 
 def log_softmax(values: Iterable[Value | float]) -> list[Value]:

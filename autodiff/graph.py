@@ -5,13 +5,15 @@ limited only by memory. A walk keeps its bookkeeping in local variables, never
 on the nodes: an exception or a KeyboardInterrupt at any line leaves nothing
 behind, and two threads may walk graphs that share nodes.
 
-Ordering: every node gets an increasing creation number (`_id`) when it is
-made, and an op can only take parents that already exist, so sorting the
-reachable nodes by `_id` (newest first) is a valid reverse topological order
+Ordering: every node has a rank, fixed when it is made: 0 without parents,
+else one more than its parents' largest. A node's rank is above each of its
+parents' (and a node's parents never change once it is made), so sorting the
+reachable nodes by rank, largest first, is a valid reverse topological order
 for every graph the ops build - reused nodes, graphs built in pieces, any
-root. Only the `parents` setter can break that; it marks such a node
-(`_id = -1`) and walks through a marked node fall back to Kahn's algorithm,
-which also detects cycles.
+root. Equal ranks keep the order the walk found them in, so the order is the
+same on every run. Only the `parents` setter can break that; it marks such a
+node (`_rank = -1`) and walks through a marked node fall back to Kahn's
+algorithm, which also detects cycles.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from autodiff import engine  # (engine imports this module first; Value is read at call time)
+
 if TYPE_CHECKING:
     from autodiff.engine import Value
 
-_ID = attrgetter("_id")
+_RANK = attrgetter("_rank")
 _GRAD = attrgetter("grad")
 _consume: Callable[[Iterable[object]], object] = partial(deque, maxlen=0)  # runs an iterator out
-EDITED = -1  # the _id of a node whose parents were replaced by hand
+EDITED = -1  # the _rank of a node whose parents were replaced by hand
 
 
 class GraphCycleError(ValueError):
@@ -56,29 +60,43 @@ class NonFiniteGradientError(ArithmeticError):
 
 
 def _collect(root: Value) -> tuple[list[Value], list[Value]]:
-    """(inner nodes, leaves) reachable from root, each once; inner nodes have parents."""
+    """(inner nodes, leaves) reachable from root, each once; inner nodes have parents.
+
+    Inner nodes are listed as the walk takes them off its stack, so a one-parent
+    node is followed at once by its parent: the order, and so the order of
+    equal ranks, stays the same when a one-parent op is inserted or fused away.
+    """
+    node_type = engine.Value
     seen = {root}
-    inner = [root] if root._prev else []
-    leaves = [] if inner else [root]
-    stack = inner[:]
+    inner: list[Value] = []
+    stack = [root] if root._prev else []
+    leaves = [] if stack else [root]
     pop, push, keep, add = stack.pop, stack.append, inner.append, seen.add
     while stack:
-        prev = pop()._prev
-        # a lone parent is stored without a tuple (see engine.Value); the two
-        # branches are the same walk, unrolled for that case
+        node = pop()
+        keep(node)
+        prev = node._prev
         if prev.__class__ is tuple:
             for parent in prev:
                 if parent not in seen:
                     add(parent)
                     if parent._prev:
-                        keep(parent)
                         push(parent)
                     else:
                         leaves.append(parent)
-        elif prev not in seen:
+            continue
+        # one or two parents are stored without a tuple (see engine.Value): the
+        # same steps, unrolled for _prev and for a second parent in _ctx
+        if prev not in seen:
             add(prev)
             if prev._prev:
-                keep(prev)
+                push(prev)
+            else:
+                leaves.append(prev)
+        prev = node._ctx
+        if isinstance(prev, node_type) and prev not in seen:
+            add(prev)
+            if prev._prev:
                 push(prev)
             else:
                 leaves.append(prev)
@@ -119,29 +137,57 @@ def _cycle_error(root: Value, stuck: Value) -> GraphCycleError:
 def _ordered(root: Value, leaves: bool) -> tuple[list[Value], list[Value]]:
     """(root's graph in reverse topological order, its leaves); inner nodes only unless `leaves`."""
     inner, found = _collect(root)
-    order = inner + found if leaves else inner
-    order.sort(key=_ID, reverse=True)
-    if order and order[-1]._id == EDITED:  # -1 sorts last
+    order = found + inner if leaves else inner
+    # smallest rank first, equal ranks as found (leaves as their children list them);
+    # reversed, children come first
+    order.sort(key=_RANK)
+    if order and order[0]._rank == EDITED:  # -1 sorts first
         order = _kahn(root, inner + found)
         if not leaves:
             order = [node for node in order if node._prev]
+        return order, found
+    order.reverse()
     return order, found
 
 
-def reverse_topological_order(root: Value, leaves: bool = True) -> list[Value]:
-    """Nodes reachable from `root`, each listed before all of its parents (root first).
-
-    With leaves=False, nodes without parents are left out (backward needs
-    only the others; their relative order is the same).
-    """
-    return _ordered(root, leaves)[0]
-
-
 def topological_order(root: Value) -> list[Value]:
-    """Nodes reachable from `root`, parents before children (root last), deterministic."""
-    order = reverse_topological_order(root)
-    order.reverse()
+    """Nodes reachable from `root`, parents before children (root last), deterministic.
+
+    The order a depth-first walk finishes them in, taking each node's parents
+    in order: the order an expression is written and computed in, e.g. x, w,
+    x * w, ... for (x * w + 1).tanh(). This is the order drawings and the
+    explorer name and show nodes in. (backward() itself sorts by rank, which is
+    quicker; both are valid orders.)
+    """
+    order: list[Value] = []
+    done: set[Value] = set()
+    on_path = {root}
+    stack = [(root, iter(root.parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in done:
+                if parent in on_path:
+                    raise _cycle_error(root, parent)
+                on_path.add(parent)
+                stack.append((parent, iter(parent.parents)))
+                break
+        else:
+            stack.pop()
+            on_path.discard(node)
+            done.add(node)
+            order.append(node)
     return order
+
+
+def reverse_topological_order(root: Value, leaves: bool = True) -> list[Value]:
+    """topological_order(root) reversed: each node before all of its parents (root first).
+
+    With leaves=False, nodes without parents are left out.
+    """
+    order = topological_order(root)
+    order.reverse()
+    return order if leaves else [node for node in order if node._prev]
 
 
 def backward(root: Value) -> list[Value]:
@@ -284,5 +330,5 @@ def _non_finite_error(
 
 def zero_grad(root: Value) -> None:
     """Set `.grad` to 0 on every node of root's graph."""
-    for node in reverse_topological_order(root):
+    for node in _ordered(root, True)[0]:
         node.grad = 0.0

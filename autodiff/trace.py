@@ -162,11 +162,11 @@ _RESERVED = (
 class _Recording:
     def __init__(self, previous: Any) -> None:
         self.previous = previous  # the profile hook to put back
-        self.start = Value(0.0)._id  # nodes numbered above this were made while fn ran
         self.comparisons: list[tuple[Value, str, Value | float, bool]] = []
         self.slopes: dict[Value, float] = {}
         self.dot_starts: dict[Value, float] = {}
         self.made: list[Value] = []  # every node fn's ops made, used by the loss or not
+        self.born: set[Value] = set()  # every Value made while fn ran, leaves included
         self.watched = _watched_code()
 
     def hook(self, frame: FrameType, event: str, arg: Any) -> None:
@@ -175,12 +175,18 @@ class _Recording:
         if frame.f_code is _RUN_RECORDED:  # left without its finally (a debugger's exception)
             _restore_profile(self.previous)
             return
-        if arg is None:
-            return
         kind = self.watched.get(frame.f_code)
         if kind is None:
             return
+        if kind == "leaf":  # Value.__init__ returns None: the new leaf is its self
+            leaf = frame.f_locals.get("self")
+            if isinstance(leaf, Value):
+                self.born.add(leaf)
+            return
+        if arg is None:
+            return
         if kind == "node":
+            self.born.add(arg)
             if arg._prev:  # not under no_grad()
                 self.made.append(arg)
             return
@@ -209,6 +215,8 @@ def _watched_code() -> dict[CodeType, str]:
     functions: list[tuple[Any, str]] = [(getattr(Value, n), k) for n, k in names.items()]
     functions.append((engine.dot, "dot"))
     functions.append((engine._node, "node"))
+    functions.append((engine._node2, "node"))
+    functions.append((Value.__init__, "leaf"))
     watched = {}
     for function, kind in functions:
         code = getattr(function, "__code__", None)
@@ -327,26 +335,28 @@ class _Writer:
 
     # -- the graph -------------------------------------------------------------
 
-    def reachable(self, starts: Iterable[Value]) -> set[Value]:
-        seen: set[Value] = set()
+    def reachable(self, starts: Iterable[Value]) -> dict[Value, None]:
+        """The nodes reachable from `starts`, in the order a depth-first walk finds them."""
+        seen: dict[Value, None] = {}
         stack = [v for v in starts if isinstance(v, Value)]
+        stack.reverse()
         while stack:
             node = stack.pop()
             if node in seen:
                 continue
-            seen.add(node)
-            stack.extend(node.parents)
+            seen[node] = None
+            stack.extend(reversed(node.parents))
         return seen
 
     def check_node(self, node: Value) -> None:
-        if node._id == graph.EDITED:
+        if node._rank == graph.EDITED:
             raise ValueError(
                 f"trace: {node!r} had its parents replaced by hand; trace only replays graphs "
                 "the ops built - rebuild it with the ops"
             )
         if node in self.position:
             return
-        made_in_fn = node._id > self.rec.start
+        made_in_fn = node in self.rec.born
         if node._prev and not made_in_fn:
             raise ValueError(
                 f"trace: {node!r} (op {node.op!r}) was computed before fn ran, so backward() "
@@ -375,8 +385,8 @@ class _Writer:
         every = on_root | self.reachable(compared + self.rec.made)
         for node in every:
             self.check_node(node)
-        forward = sorted(every, key=attrgetter("_id"))
-        backward = sorted((v for v in on_root if v._prev), key=attrgetter("_id"), reverse=True)
+        forward = sorted(every, key=attrgetter("_rank"))  # parents first; ties as found
+        backward = graph._ordered(root, False)[0]  # the order backward() runs the rules in
 
         for v in self.inputs:
             self.assign(v, "input")
@@ -401,7 +411,7 @@ class _Writer:
                 continue
             if not node._prev:
                 name = self.assign(node, "const")
-                if node._id < self.rec.start:
+                if node not in self.rec.born:
                     self.constants.append(node)
                 lines.append(f"    {name} = {node.data!r}")
                 continue
@@ -433,7 +443,7 @@ class _Writer:
             for parent, (sign, expr) in found:
                 terms[parent].append((sign, expr, self.text[node]))
         grads = [f"g_{name}" for name in names]
-        leaves = sorted((v for v in on_root if not v._prev), key=attrgetter("_id"))
+        leaves = [v for v in on_root if not v._prev]
         if self.inputs:
             lines.append("    # the inputs: backward() adds to their .grad")
             lines.append(f"    {_names(grads)} = {_names(f'{v}.grad' for v in values)}")
@@ -506,7 +516,7 @@ class _Writer:
         if op == "sum":
             return _fold(y, _literal(ctx), p)
         if op == "dot":
-            return _fold(y, self.dot_start(node, rule), self.dot_products(node, rule))
+            return _fold(y, self.dot_start(node, rule), self.dot_products(node, rule), True)
         if op == "logsumexp":
             names = tuple(self.fresh(f"{y}_{part}") for part in ("max", "log", "w"))
             self.parts[node] = names
@@ -687,9 +697,10 @@ def _finite_check(names: Sequence[str], why: str) -> list[str]:
             f'        raise Fallback("{why}")']
 
 
-def _fold(target: str, start: str, terms: Sequence[str]) -> list[str]:
-    """target = sum(terms, start), adding exactly as the engine's sum() call does."""
-    if not _SUM_IS_LEFT_FOLD:
+def _fold(target: str, start: str, terms: Sequence[str], left: bool = False) -> list[str]:
+    """target = sum(terms, start), adding exactly as the engine's sum() call does, or,
+    with left=True, as its loops do (start + t1 + t2 + ..., as dot adds)."""
+    if not (left or _SUM_IS_LEFT_FOLD):
         return [f"{target} = sum(({', '.join(terms)},), {start})" if terms else
                 f"{target} = sum((), {start})"]
     lines = []
