@@ -150,3 +150,29 @@ def test_trace_of_a_fused_model_replays_what_eager_gives() -> None:
     eager.backward()
     assert replayed == eager.data
     assert compiled == [p.grad for p in model.parameters()]
+
+
+@pytest.mark.parametrize("inputs", ["numbers", "values"])
+@pytest.mark.parametrize("weights", [(1e308, -1e308), (-1e308, -1e308)])
+def test_a_weighted_sum_beyond_the_float_range_is_refused_fused_or_not(inputs, weights) -> None:
+    # inf - inf is NaN and -inf is below 0: relu would turn either into a silent 0
+    row = [Value(w) for w in weights]
+    xs = [10.0, 10.0] if inputs == "numbers" else [Value(10.0), Value(10.0)]
+    bias = Value(0.0)
+    before = [v.data for v in (*row, bias)]
+    with pytest.raises(OverflowError, match="beyond the float range|dot"):
+        dot_rows([row], xs, [bias], Value.relu)
+    with unfused(), pytest.raises(OverflowError, match="beyond the float range"):
+        dot_rows([row], xs, [bias], Value.relu)
+    assert [v.data for v in (*row, bias)] == before
+
+
+def test_a_row_item_that_is_not_a_value_takes_the_explaining_path() -> None:
+    w, b = Value(0.5), Value(0.1)
+    x = Value(2.0)
+    out = dot_rows([[w, 3.0]], [x, x], [b], Value.relu)  # a number among the weights
+    assert out[0].data == pytest.approx(0.1 + 0.5 * 2.0 + 3.0 * 2.0)
+    out[0].backward()
+    assert (w.grad, x.grad, b.grad) == (2.0, 3.5, 1.0)
+    with pytest.raises(ValueError, match="same length"):
+        dot_rows([[w]], [x, x], [b], Value.relu)
