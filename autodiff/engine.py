@@ -251,19 +251,20 @@ def _negative_base(base: float, exponent: float) -> None:
     )
 
 
-def _power(x: float, n: float, text: str) -> float:
-    """x ** n for floats, with the op's domain errors spelled out."""
+def _power(x: float, n: float) -> float:
+    """x ** n for floats, with the op's domain errors spelled out (the text is made only
+    for an error: formatting two floats costs more than the power)."""
     if x < 0.0 and n != int(n):
         raise ValueError(
-            f"{text}: a negative base with a non-integer exponent has no real value; "
+            f"{x!r} ** {n!r}: a negative base with a non-integer exponent has no real value; "
             "use abs() on the base or an integer exponent"
         )
     if x == 0.0 and n < 0.0:
-        raise ZeroDivisionError(f"{text}: 0 cannot be raised to a negative power")
+        raise ZeroDivisionError(f"{x!r} ** {n!r}: 0 cannot be raised to a negative power")
     try:
         out: float = x**n
     except OverflowError:
-        raise OverflowError(f"{text} is too large for a float") from None
+        raise OverflowError(f"{x!r} ** {n!r} is too large for a float") from None
     return out
 
 
@@ -521,10 +522,10 @@ class Value:
         """self ** other, for a number or a Value exponent"""
         try:
             if isinstance(other, Value):
-                out = _power(self.data, other.data, f"{self.data!r} ** {other.data!r}")
+                out = _power(self.data, other.data)
                 return _node2(out, self, other, "**", _pow_backward)
             n = _real(other, "Value ** exponent")
-            out = _power(self.data, n, f"{self.data!r} ** {n!r}")
+            out = _power(self.data, n)
             return _node(out, self, "**", _pow_const_backward, n)
         except TypeError:
             raise _bad_data("**", (self, other)) from None
