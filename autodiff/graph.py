@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -153,16 +153,18 @@ def _ordered(root: Value, leaves: bool) -> tuple[list[Value], list[Value]]:
 def topological_order(root: Value) -> list[Value]:
     """Nodes reachable from `root`, parents before children (root last), deterministic.
 
-    The order a depth-first walk finishes them in, taking each node's parents
-    in order: the order an expression is written and computed in, e.g. x, w,
-    x * w, ... for (x * w + 1).tanh(). This is the order drawings and the
-    explorer name and show nodes in. (backward() itself sorts by rank, which is
-    quicker; both are valid orders.)
+    The order a depth-first walk finishes them in, taking each node's computed
+    parents first and then its leaves, each in operand order: the order an
+    expression is computed in, with every leaf just before the first node that
+    uses it - x, w, x * w, ... for (x * w + 1).tanh(); a network's first layer
+    before its second. This is the order drawings and the explorer name and
+    show nodes in. (backward() itself sorts by rank, which is quicker; both are
+    valid orders.)
     """
     order: list[Value] = []
     done: set[Value] = set()
     on_path = {root}
-    stack = [(root, iter(root.parents))]
+    stack = [(root, _inner_first(root))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
@@ -170,7 +172,7 @@ def topological_order(root: Value) -> list[Value]:
                 if parent in on_path:
                     raise _cycle_error(root, parent)
                 on_path.add(parent)
-                stack.append((parent, iter(parent.parents)))
+                stack.append((parent, _inner_first(parent)))
                 break
         else:
             stack.pop()
@@ -178,6 +180,11 @@ def topological_order(root: Value) -> list[Value]:
             done.add(node)
             order.append(node)
     return order
+
+
+def _inner_first(node: Value) -> Iterator[Value]:
+    parents = node.parents
+    return chain([p for p in parents if p._prev], [p for p in parents if not p._prev])
 
 
 def reverse_topological_order(root: Value, leaves: bool = True) -> list[Value]:
