@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from autodiff.engine import Value
 
 _RANK = attrgetter("_rank")
-_GRAD = attrgetter("grad")
 _consume: Callable[[Iterable[object]], object] = partial(deque, maxlen=0)  # runs an iterator out
 EDITED = -1  # the _rank of a node whose parents were replaced by hand
 
@@ -93,8 +92,8 @@ def _collect(root: Value) -> tuple[list[Value], list[Value]]:
                 push(prev)
             else:
                 leaves.append(prev)
-        prev = node._ctx
-        if isinstance(prev, node_type) and prev not in seen:
+        prev = node._ctx  # most one-parent ops keep a float there: a quicker test first
+        if prev.__class__ is not float and isinstance(prev, node_type) and prev not in seen:
             add(prev)
             if prev._prev:
                 push(prev)
@@ -209,7 +208,7 @@ def backward(root: Value) -> list[Value]:
     """
     inner, leaves = _ordered(root, False)
     nodes = inner + leaves
-    saved = list(map(_GRAD, nodes))
+    saved = [node.grad for node in nodes]  # (quicker than map(attrgetter) on 3.11)
     _check_grads(nodes, saved)
     try:
         _accumulate(root, inner, nodes, saved)
@@ -223,7 +222,7 @@ def gradients(root: Value, inputs: list[Value]) -> list[float]:
     """d(root)/d(input) for each input by one backward pass; every `.grad` is left as it was."""
     inner, leaves = _ordered(root, False)
     nodes = inner + leaves
-    saved = list(map(_GRAD, nodes))
+    saved = [node.grad for node in nodes]  # (quicker than map(attrgetter) on 3.11)
     try:
         zeros = [0.0] * len(nodes)
         _restore(nodes, zeros)  # a pass from zero, whatever earlier calls left
@@ -248,7 +247,7 @@ def _accumulate(root: Value, inner: list[Value], nodes: list[Value], start: list
     _seed(root, inner)
     for node in inner:
         node._backward(node)  # type: ignore[misc]
-    total = sum(map(_GRAD, nodes))
+    total = sum([node.grad for node in nodes])
     if total - total != 0.0:  # some gradient is inf or NaN (or only the sum overflowed)
         _raise_non_finite(root, inner, nodes, start)
 
@@ -280,7 +279,7 @@ def _raise_non_finite(
     root: Value, inner: list[Value], nodes: list[Value], start: list[float]
 ) -> None:
     """Replay the pass rule by rule to find the first non-finite gradient, then raise."""
-    if all(math.isfinite(g) for g in map(_GRAD, nodes)):
+    if all(math.isfinite(node.grad) for node in nodes):
         return  # only the check's own sum overflowed
     _restore(nodes, start)
     _seed(root, inner)
