@@ -919,7 +919,7 @@ def dot_rows(
     # the numbers xs as coefficients (`data`, shared by every row's node)
     data: Sequence[float]
     tail: tuple[Value, ...] = ()
-    if all(map(isinstance, xs, _VALUE)):
+    if xs and all(map(isinstance, xs, _VALUE)):
         tail = xs  # type: ignore[assignment]
         data = [x.data for x in tail]
     elif any(map(isinstance, xs, _VALUE)):  # mixed: dot makes the numbers leaves

@@ -176,3 +176,12 @@ def test_a_row_item_that_is_not_a_value_takes_the_explaining_path() -> None:
     assert (w.grad, x.grad, b.grad) == (2.0, 3.5, 1.0)
     with pytest.raises(ValueError, match="same length"):
         dot_rows([[w]], [x, x], [b], Value.relu)
+
+
+def test_a_layer_without_inputs_is_its_biases() -> None:
+    up, down = Value(0.5), Value(-0.5)
+    out = dot_rows([[], []], [], [up, down], Value.relu)
+    assert [v.data for v in out] == [0.5, 0.0]
+    (out[0] + out[1]).backward()
+    assert (up.grad, down.grad) == (1.0, 0.0)
+    assert to_dot(out[0]) == to_dot(unfuse(out[0]))
