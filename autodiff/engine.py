@@ -927,10 +927,8 @@ def dot_rows(
     else:
         data = _floats(xs, "dot item")
     try:
-        if activation is Value.relu and _fusing.get() and _is_recording():
-            out = _fused_relu_rows(rows, biases, data, tail)
-        else:
-            out = _dot_rows(rows, biases, data, tail, act)
+        fused = activation is Value.relu and _fusing.get() and _is_recording()
+        out = _layer_rows(rows, biases, data, tail, act, fused)
     except TypeError:
         raise _bad_data("dot", [*xs, *biases, *(w for row in rows for w in row)]) from None
     if out is None:  # a row of another length, or an item that is not a Value
@@ -938,46 +936,25 @@ def dot_rows(
     return out
 
 
-# dot_rows' loops. Each row's weighted sum and largest rank come from one
-# plain loop (quicker here than sum(map(...)), and in the same order of
-# addition); an item without .data or ._rank is not a Value, and the
-# caller then takes the general path.
+# dot_rows' loop. Each row's weighted sum and largest rank come from one plain
+# loop (quicker here than sum(map(...)), and in the same order of addition); an
+# item without .data or ._rank is not a Value, and dot_rows then takes the
+# general path.
 
 
-def _dot_rows(
+def _layer_rows(
     rows: Sequence[Sequence[Value]], biases: Sequence[Value], data: Sequence[float],
-    tail: tuple[Value, ...], act: Callable[[Value], Value],
+    tail: tuple[Value, ...], act: Callable[[Value], Value], fused: bool,
 ) -> list[Value] | None:
-    """One dot node per row, each activation right after it (the order unfuse() gives)."""
+    """One node per row: a dot node and its activation, each activation right after its
+    dot (the order unfuse() gives), or with `fused` one dot_relu node made here in full
+    (the hottest loop of training an MLP, so _node's steps are written out)."""
     n = len(data)
-    rule = _dot_backward if tail else _dot_const_backward
+    if fused:
+        rule = _dot_relu_backward if tail else _dot_relu_const_backward
+    else:
+        rule = _dot_backward if tail else _dot_const_backward
     ctx = n if tail else data
-    tail_rank = max([x._rank for x in tail], default=0)
-    out: list[Value] = []
-    try:
-        for row, b in zip(rows, biases):
-            if len(row) != n or not isinstance(b, Value):
-                return None
-            z = b.data
-            rank = b._rank if b._rank > tail_rank else tail_rank
-            for w, x in zip(row, data):
-                z += w.data * x
-                if w._rank > rank:
-                    rank = w._rank
-            out.append(act(_node(z, (*row, *tail, b), "dot", rule, ctx, rank + 1)))
-    except AttributeError:
-        return None
-    return out
-
-
-def _fused_relu_rows(
-    rows: Sequence[Sequence[Value]], biases: Sequence[Value], data: Sequence[float],
-    tail: tuple[Value, ...],
-) -> list[Value] | None:
-    """One fused dot_relu node per row, each made here in full: the hottest loop of
-    training an MLP, so _node's steps are written out."""
-    n = len(data)
-    rule = _dot_relu_backward if tail else _dot_relu_const_backward
     tail_rank = max([x._rank for x in tail], default=0)
     out: list[Value] = []
     append = out.append
@@ -991,6 +968,9 @@ def _fused_relu_rows(
                 z += w.data * x
                 if w._rank > rank:
                     rank = w._rank
+            if not fused:
+                append(act(_node(z, (*row, *tail, b), "dot", rule, ctx, rank + 1)))
+                continue
             if z - z != 0.0:  # inf or NaN, which relu would hide
                 raise OverflowError(_overflow_message(z, (*row, *tail, b), "dot_relu", None))
             node = _new(Value)
