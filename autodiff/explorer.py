@@ -519,7 +519,7 @@ def _grads_restored(nodes: list[Value]) -> Iterator[None]:
 def _replay(root: Value, nodes: list[Value]) -> Trace:
     """graph.backward, one rule at a time, snapshotting the parents around each rule."""
     index = {node: i for i, node in enumerate(nodes)}
-    visit = graph.reverse_topological_order(root)
+    visit = graph.reverse_topological_order(root)  # the forward pass mirrored
     for node in visit:
         node.grad = 0.0
     root.grad += 1.0

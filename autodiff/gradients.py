@@ -74,7 +74,7 @@ def _symbolic(output: Value) -> dict[Value, Value]:
     """Reverse accumulation with Values instead of floats: every step is recorded."""
     grads: dict[Value, Value] = {output: Value(1.0)}
     with _enable_grad():
-        for node in graph.reverse_topological_order(output):
+        for node in graph.backward_order(output):  # as backward() takes them
             g = grads.get(node)
             if g is None or not node._prev:
                 continue

@@ -141,16 +141,14 @@ def _cycle_error(root: Value, stuck: Value) -> GraphCycleError:
 def _ordered(root: Value, leaves: bool) -> tuple[list[Value], list[Value]]:
     """(root's graph in reverse topological order, its leaves); inner nodes only unless `leaves`."""
     inner, found = _collect(root)
-    order = found + inner if leaves else inner
-    # smallest rank first, equal ranks as found (leaves as their children list them);
-    # reversed, children come first
-    order.sort(key=_RANK)
-    if order and order[0]._rank == EDITED:  # -1 sorts first
+    order = inner + found if leaves else inner
+    # largest rank first, equal ranks in the order the walk took them, which puts a
+    # node's later operands first: mostly the reverse of topological_order
+    order.sort(key=_RANK, reverse=True)
+    if order and order[-1]._rank == EDITED:  # -1 sorts last
         order = _kahn(root, inner + found)
         if not leaves:
             order = [node for node in order if node._prev]
-        return order, found
-    order.reverse()
     return order, found
 
 
@@ -184,6 +182,13 @@ def topological_order(root: Value) -> list[Value]:
             done.add(node)
             order.append(node)
     return order
+
+
+def backward_order(root: Value, leaves: bool = True) -> list[Value]:
+    """The nodes in the order backward() runs their rules: root first, largest rank first
+    (equal ranks in the order the walk took them); leaves last unless leaves=False.
+    A reverse topological order; not always topological_order's reverse."""
+    return _ordered(root, leaves)[0]
 
 
 def _inner_first(node: Value) -> Iterator[Value]:
@@ -341,5 +346,5 @@ def _non_finite_error(
 
 def zero_grad(root: Value) -> None:
     """Set `.grad` to 0 on every node of root's graph."""
-    for node in _ordered(root, True)[0]:
+    for node in backward_order(root):
         node.grad = 0.0

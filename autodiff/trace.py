@@ -386,7 +386,7 @@ class _Writer:
         for node in every:
             self.check_node(node)
         forward = sorted(every, key=attrgetter("_rank"))  # parents first; ties as found
-        backward = graph._ordered(root, False)[0]  # the order backward() runs the rules in
+        backward = graph.backward_order(root, leaves=False)  # as backward() runs the rules
 
         for v in self.inputs:
             self.assign(v, "input")
